@@ -1,0 +1,110 @@
+"""A compression ladder: rung 0 is a text, each rung above is made from the one below, rung L is a word.
+
+Which compressor makes each rung is planned once per text from its length schedule: TextRank while
+the target is a few sentences long, RAKE key phrases below that, one word at the top. Each text gets
+`variants` ladders: variant 0 takes the best-scored units, the others draw them in proportion to
+their scores, each from its own generator seeded by (seed, document, chunk, variant), so a ladder
+never depends on worker count, order or machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from compressors import schedule, text as T
+from compressors.rake import Rake, SingleWord
+from compressors.select import CannotCompress
+from compressors.textrank import TextRank
+
+
+@dataclass(frozen=True)
+class LadderConfig:
+    levels: int = 4  # L: rungs 1..L above the text
+    variants: int = 4  # K ladders per text
+    schedule: str = "geometric"  # length schedule (compressors.schedule.SCHEDULES)
+    temperature: float = 1.0  # sampling temperature of variants 1..K-1; 0 makes them all variant 0
+    min_sentence_words: int = 24  # rungs aiming at fewer words are made of phrases, not sentences
+    seed: int = 0
+
+    def validate(self) -> None:
+        checks = {
+            "levels": self.levels >= 1,
+            "variants": self.variants >= 1,
+            "schedule": self.schedule in schedule.SCHEDULES,
+            "temperature": self.temperature >= 0,
+            "min_sentence_words": self.min_sentence_words >= 1,
+            "seed": self.seed >= 0,
+        }
+        for key, ok in checks.items():
+            if not ok:
+                raise ValueError(f"invalid ladder setting {key}={getattr(self, key)!r}")
+
+
+@dataclass(frozen=True)
+class Ladder:
+    methods: tuple[str, ...]  # (L,) the compressor that made each rung 1..L
+    variants: list[list[str]]  # (K, L) rungs 1..L of each variant
+
+
+def stable_hash(s: str, salt: str = "") -> int:
+    """A 64-bit hash that is the same in every process and on every machine (unlike hash())."""
+    return int.from_bytes(hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=8, person=salt.encode()[:16]).digest(), "little")
+
+
+def variant_rng(seed: int, doc_id: str, chunk: int, variant: int) -> np.random.Generator:
+    return np.random.default_rng([seed, stable_hash(doc_id), chunk, variant])
+
+
+def plan(text: str, cfg: LadderConfig) -> list:
+    """The compressors for rungs 1..L of `text` at temperature 0, or CannotCompress with the reason."""
+    n = T.word_count(text)
+    if n == 0:
+        raise CannotCompress("empty")
+    if n <= cfg.levels:
+        raise CannotCompress("too_short", f"{n} words for {cfg.levels} levels")
+    if not T.vocabulary(text) - T.stopwords():
+        raise CannotCompress("no_content_words")
+    targets = schedule.targets(n, cfg.levels, cfg.schedule)
+    n_sentences = len(T.sentences(text))
+    n_textrank = 0
+    while n_textrank < min(cfg.levels - 1, n_sentences - 1) and targets[n_textrank] >= cfg.min_sentence_words:
+        n_textrank += 1
+    steps: list = [
+        TextRank(targets[k], min_sentences=n_textrank - k, min_content_words=cfg.levels - k - 1)
+        for k in range(n_textrank)
+    ]
+    steps += [Rake(targets[k], min_words=cfg.levels - k) for k in range(n_textrank, cfg.levels - 1)]
+    return steps + [SingleWord()]
+
+
+def check(rungs: list[str]) -> None:
+    """Raise CannotCompress('invalid_ladder') unless rungs 0..L shrink strictly, each made of words of
+    the rung below (case aside), up to a single word."""
+    counts = [T.word_count(r) for r in rungs]
+    vocabularies = [T.vocabulary(r) for r in rungs]
+    for k in range(1, len(rungs)):
+        if counts[k] >= counts[k - 1] or counts[k] == 0:
+            raise CannotCompress("invalid_ladder", f"rung {k} has {counts[k]} words, rung {k - 1} {counts[k - 1]}")
+        extra = vocabularies[k] - vocabularies[k - 1]
+        if extra:
+            raise CannotCompress("invalid_ladder", f"rung {k} adds {sorted(extra)[:3]}")
+    if counts[-1] != 1:
+        raise CannotCompress("invalid_ladder", f"top rung has {counts[-1]} words")
+
+
+def build(text: str, cfg: LadderConfig, doc_id: str = "", chunk: int = 0) -> Ladder:
+    """All variants of the ladder of one text, or CannotCompress naming why it has none."""
+    greedy = plan(text, cfg)
+    sampled = [replace(step, temperature=cfg.temperature) for step in greedy]
+    variants = []
+    for v in range(cfg.variants):
+        rng = variant_rng(cfg.seed, doc_id, chunk, v)
+        rungs = [text]
+        for step in greedy if v == 0 else sampled:
+            rungs.append(step.compress(rungs[-1], rng))
+        check(rungs)
+        variants.append(rungs[1:])
+    return Ladder(tuple(step.name for step in greedy), variants)

@@ -1,0 +1,45 @@
+"""How a compressor picks units (sentences, phrases, words) from their scores.
+
+Temperature 0 takes units best score first. Above 0 it draws an order without replacement in
+proportion to score^(1/T) (Gumbel top-k: sort log-score/T plus Gumbel noise), one noise draw per
+variant, as image diffusion draws noise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class CannotCompress(ValueError):
+    """The text cannot give a strictly shorter rung under the constraints; `reason` is the manifest key."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+def rank_order(scores: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
+    """Indices of `scores` (n,), best first at temperature 0, else a score-weighted random order."""
+    if temperature <= 0:
+        return np.argsort(-scores, kind="stable")
+    keys = np.log(np.maximum(scores, 1e-12)) / temperature + rng.gumbel(size=len(scores))
+    return np.argsort(-keys, kind="stable")
+
+
+def greedy_fit(order: np.ndarray, lengths: np.ndarray, budget: int, min_count: int = 1, max_count: int | None = None) -> list[int]:
+    """Take units in `order` while their lengths fit in `budget`; then top up to `min_count` units.
+
+    Returns the chosen indices sorted, so chosen units keep their order in the text.
+    """
+    max_count = len(order) if max_count is None else max_count
+    chosen, total = [], 0
+    for i in order:
+        if len(chosen) < max_count and total + lengths[i] <= budget:
+            chosen.append(int(i))
+            total += int(lengths[i])
+    for i in order:
+        if len(chosen) >= min(min_count, max_count):
+            break
+        if int(i) not in chosen:
+            chosen.append(int(i))
+    return sorted(chosen)

@@ -1,0 +1,129 @@
+"""Words, sentences, stopwords and chunks: the text analysis every compressor shares.
+
+A *word* is a run of word characters, with inner apostrophes ("Woodhouse's"); everything else is a
+break. Ladder invariants (strictly shorter rungs, words of the rung below) are stated in these words.
+Sentence rungs hold one sentence per line, so a rung splits back into exactly the sentences chosen.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from importlib import resources
+
+import punkt
+
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+# Words, or any other single non-space character (a phrase break for RAKE).
+TOKEN = re.compile(r"([^\W_]+(?:['’][^\W_]+)*)|\S")
+PHRASE_BREAK = "."
+PARAGRAPH = re.compile(r"\n\s*\n")
+SPACES = re.compile(r"\s+")
+# Punkt only looks for boundaries at these; a line without one is one sentence (a phrase rung, say).
+SENTENCE_END = re.compile(r"[.!?…。！？]")
+
+
+def words(text: str) -> list[str]:
+    return WORD.findall(text)
+
+
+@functools.lru_cache(maxsize=16384)
+def word_count(text: str) -> int:
+    return len(WORD.findall(text))
+
+
+def fold(word: str) -> str:
+    """The form words are compared in: case aside, one apostrophe."""
+    return word.lower().replace("’", "'")
+
+
+@functools.lru_cache(maxsize=16384)
+def vocabulary(text: str) -> frozenset[str]:
+    """The folded words of a text, as a set."""
+    return frozenset(WORD.findall(fold(text)))
+
+
+def rake_tokens(sentence: str) -> list[str]:
+    """Words, with every punctuation mark mapped to one break token so RAKE never glues `).` to a word."""
+    return [m.group(1) or PHRASE_BREAK for m in TOKEN.finditer(sentence)]
+
+
+@functools.cache
+def stopwords() -> frozenset[str]:
+    lines = resources.files("compressors").joinpath("data/stopwords-en.txt").read_text("utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def is_content(word: str) -> bool:
+    return fold(word) not in stopwords()
+
+
+_KNOWN_SENTENCES: set[str] = set()
+
+
+@functools.lru_cache(maxsize=16384)
+def _line_sentences(line: str) -> tuple[str, ...]:
+    line = SPACES.sub(" ", line).strip()
+    if not WORD.search(line):
+        return ()
+    if line in _KNOWN_SENTENCES or not SENTENCE_END.search(line[:-1]):
+        return (line,)
+    found = tuple(s for s in punkt.sent_tokenize(line) if WORD.search(s))
+    # A sentence chosen into a rung stays one sentence there, without asking punkt again.
+    if len(_KNOWN_SENTENCES) > 100_000:
+        _KNOWN_SENTENCES.clear()
+    _KNOWN_SENTENCES.update(found)
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
+def sentences(text: str) -> tuple[str, ...]:
+    """Sentences of a text, line by line: punkt (Kiss & Strunk 2006) inside a line, never across one.
+
+    Cached per line: a sentence rung is one chosen sentence a line, so its lines are found already split.
+    """
+    return tuple(s for line in text.split("\n") for s in _line_sentences(line))
+
+
+def normalize(text: str) -> str:
+    """Paragraphs separated by one blank line, whitespace inside a paragraph collapsed to single spaces."""
+    paragraphs = (SPACES.sub(" ", p).strip() for p in PARAGRAPH.split(text))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def _cut_words(text: str, max_words: int) -> list[str]:
+    """A piece of text longer than max_words with no sentence break in it: cut between words."""
+    spans = [m.span() for m in WORD.finditer(text)]
+    cuts = [spans[i][0] for i in range(max_words, len(spans), max_words)]
+    bounds = [0, *cuts, len(text)]
+    return [text[a:b].strip() for a, b in zip(bounds, bounds[1:])]
+
+
+def _units(paragraph: str, max_words: int) -> list[str]:
+    """Pieces of a paragraph no longer than max_words: the paragraph, else its sentences, else word cuts."""
+    if word_count(paragraph) <= max_words:
+        return [paragraph]
+    pieces = []
+    for sentence in punkt.sent_tokenize(paragraph):
+        pieces.extend(_cut_words(sentence, max_words) if word_count(sentence) > max_words else [sentence])
+    return pieces
+
+
+def chunks(text: str, max_words: int) -> list[str]:
+    """Cut a document into chunks of at most max_words words at paragraph, then sentence boundaries.
+
+    Units are packed greedily in order; paragraphs inside a chunk stay separated by a blank line and
+    sentences of a split paragraph by a space, so a chunk reads as the original text did.
+    """
+    out: list[list[tuple[str, bool]]] = []
+    size = max_words + 1
+    for paragraph in PARAGRAPH.split(normalize(text)):
+        pieces = _units(paragraph, max_words)
+        for i, piece in enumerate(pieces):
+            n = word_count(piece)
+            if size + n > max_words:
+                out.append([])
+                size = 0
+            out[-1].append((piece, i == 0))
+            size += n
+    return ["".join(("\n\n" if new_par else " ") + p for p, new_par in chunk).strip() for chunk in out]

@@ -1,0 +1,94 @@
+"""TextRank sentence rungs (Mihalcea & Tarau 2004): a sentence similarity graph ranked by PageRank."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from compressors import text as T
+from compressors.select import CannotCompress, greedy_fit, rank_order
+
+
+def similarity(content: list[frozenset[str]], lengths: np.ndarray) -> np.ndarray:
+    """Mihalcea & Tarau's overlap: |shared content words| / (log|Si| + log|Sj|), (n, n), zero diagonal.
+
+    `content` holds each sentence's content words, `lengths` (n,) its length in words."""
+    vocab = {w: j for j, w in enumerate(set().union(*content))}
+    incidence = np.zeros((len(content), len(vocab)))  # (n sentences, vocab)
+    for i, ws in enumerate(content):
+        incidence[i, [vocab[w] for w in ws]] = 1.0
+    overlap = incidence @ incidence.T  # (n, n)
+    log_len = np.log(np.maximum(lengths, 1))
+    denom = log_len[:, None] + log_len[None, :]
+    # Two one-word sentences have denominator 0: their overlap (0 or 1) stands as it is.
+    sim = np.divide(overlap, denom, out=overlap.copy(), where=denom > 0)
+    np.fill_diagonal(sim, 0.0)
+    return sim
+
+
+def pagerank(weights: np.ndarray, damping: float = 0.85, iters: int = 100, tol: float = 1e-6) -> np.ndarray:
+    """Weighted PageRank scores (n,) of a symmetric weight matrix (n, n); isolated nodes score 1 - damping."""
+    out_weight = weights.sum(axis=1, keepdims=True)
+    transition = np.divide(weights, out_weight, out=np.zeros_like(weights), where=out_weight > 0)
+    scores = np.ones(len(weights))
+    for _ in range(iters):
+        new = (1 - damping) + damping * transition.T @ scores
+        if np.abs(new - scores).max() < tol:
+            return new
+        scores = new
+    return scores
+
+
+@functools.lru_cache(maxsize=4096)
+def analyze(text: str) -> tuple[tuple[str, ...], np.ndarray, list[frozenset[str]], np.ndarray]:
+    """(sentences, word counts (n,), content words of each, TextRank scores (n,)), computed once."""
+    sents = T.sentences(text)
+    lengths = np.array([T.word_count(s) for s in sents])
+    content = [T.vocabulary(s) - T.stopwords() for s in sents]
+    return sents, lengths, content, pagerank(similarity(content, lengths))
+
+
+@dataclass(frozen=True)
+class TextRank:
+    """Keep the most central sentences that fit in `target_words`, in their original order, one a line.
+
+    `min_sentences` keeps enough sentences for the sentence rungs above this one to drop one each, and
+    `min_content_words` enough content words for the phrase rungs above it.
+    """
+
+    target_words: int
+    min_sentences: int = 1
+    min_content_words: int = 1
+    temperature: float = 0.0
+    name = "textrank"
+
+    def compress(self, text: str, rng: np.random.Generator) -> str:
+        sents, lengths, content, scores = analyze(text)
+        if len(sents) <= self.min_sentences:
+            raise CannotCompress("cannot_shrink", f"{len(sents)} sentence(s), need more than {self.min_sentences}")
+        order = rank_order(scores, self.temperature, rng)
+        budget = min(self.target_words, int(lengths.sum()) - 1)
+        chosen = greedy_fit(order, lengths, budget, self.min_sentences, len(sents) - 1)
+        chosen = self._with_content(chosen, order, content, len(sents) - 1)
+        return "\n".join(sents[i] for i in chosen)
+
+    def _with_content(self, chosen: list[int], order: np.ndarray, content: list[frozenset[str]], max_count: int) -> list[int]:
+        """Add, or swap in for the poorest chosen sentence, the next best sentences that bring new content
+        words, until the phrase rungs above have `min_content_words`. Distinct content words bound the
+        words of RAKE's distinct phrases from below, so that many make those rungs possible."""
+
+        def have(selection: list[int]) -> int:
+            return len(frozenset().union(*(content[j] for j in selection)))
+
+        for i in map(int, order):
+            if have(chosen) >= self.min_content_words:
+                break
+            if i in chosen:
+                continue
+            poorest = min(chosen, key=lambda j: len(content[j]))
+            candidate = [*chosen, i] if len(chosen) < max_count else [j for j in chosen if j != poorest] + [i]
+            if have(candidate) > have(chosen):
+                chosen = candidate
+        return sorted(chosen)

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from datagen.read import default_corpus
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session")
+def corpus_docs() -> list[dict]:
+    with gzip.open(default_corpus(), "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+@pytest.fixture(scope="session")
+def small_corpus(tmp_path_factory, corpus_docs) -> Path:
+    """A few Austen chapters and Wikipedia sections of the default corpus, as one jsonl file."""
+    picked = corpus_docs[:6] + corpus_docs[300:312]
+    path = tmp_path_factory.mktemp("corpus") / "small.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in picked), encoding="utf-8")
+    return path
+
+
+def datagen(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run the real `datagen` console script."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run([str(BIN / "datagen"), *args], capture_output=True, text=True, env=env, **kwargs)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"datagen {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def rows(out: Path) -> list[dict]:
+    """Every row of a build, sorted by id."""
+    found = [r for f in sorted((out / "data").glob("*/*.parquet")) for r in pq.read_table(f).to_pylist()]
+    return sorted(found, key=lambda r: r["id"])

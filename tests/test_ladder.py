@@ -1,0 +1,121 @@
+"""Ladder invariants on many texts: L+1 rungs, strictly shrinking, words of the rung below, one word on top."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from compressors import CannotCompress, LadderConfig, build, schedule
+from compressors import text as T
+
+WORDS = ["Emma", "garden", "the", "of", "Paris", "1815", "river", "and", "quickly", "Achilles", "grief",
+         "a", "war", "soldiers", "it", "was", "über", "naïve", "don't", "(note)", "x-ray", "Mr.", "q"]
+
+
+def folded(text: str) -> set[str]:
+    return {w.lower().replace("’", "'") for w in T.words(text)}
+
+
+def assert_ladder(text: str, rungs: list[str], levels: int) -> None:
+    """The ladder contract, checked here independently of compressors.ladder.check."""
+    assert len(rungs) == levels
+    everything = [text, *rungs]
+    counts = [len(T.words(r)) for r in everything]
+    assert all(a > b for a, b in zip(counts, counts[1:])), counts
+    for below, above in zip(everything, everything[1:]):
+        assert folded(above) <= folded(below), (above, below)
+    assert counts[-1] == 1
+
+
+sentence = st.lists(st.sampled_from(WORDS), min_size=1, max_size=30).map(lambda ws: " ".join(ws))
+end = st.sampled_from([".", "!", "?", "", ";"])
+paragraph = st.lists(st.tuples(sentence, end).map("".join), min_size=1, max_size=8).map(" ".join)
+texts = st.lists(paragraph, min_size=1, max_size=4).map("\n\n".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=texts, levels=st.integers(1, 8), variants=st.integers(1, 3), seed=st.integers(0, 2**32),
+       temperature=st.sampled_from([0.0, 0.5, 1.0, 3.0]), sched=st.sampled_from(["geometric", "linear"]))
+def test_random_texts_give_valid_ladders_or_a_reason(text, levels, variants, seed, temperature, sched):
+    cfg = LadderConfig(levels=levels, variants=variants, seed=seed, temperature=temperature, schedule=sched)
+    try:
+        ladder = build(text, cfg, "doc", 0)
+    except CannotCompress as e:
+        assert e.reason in {"empty", "too_short", "no_content_words", "cannot_shrink"}
+        return
+    assert len(ladder.methods) == levels and ladder.methods[-1] == "word"
+    assert len(ladder.variants) == variants
+    for rungs in ladder.variants:
+        assert_ladder(text, rungs, levels)
+
+
+@pytest.mark.parametrize("levels", [1, 2, 4, 8])
+def test_corpus_chunks_give_valid_ladders(corpus_docs, levels):
+    cfg = LadderConfig(levels=levels, variants=3)
+    made, skipped = 0, 0
+    for doc in corpus_docs[::20]:
+        for i, chunk in enumerate(T.chunks(doc["text"], 256)):
+            try:
+                ladder = build(chunk, cfg, doc["id"], i)
+            except CannotCompress:
+                skipped += 1
+                continue
+            made += 1
+            for rungs in ladder.variants:
+                assert_ladder(chunk, rungs, levels)
+    assert made > 100 and skipped <= 0.01 * made, (made, skipped)
+
+
+def test_methods_follow_the_schedule(corpus_docs):
+    chunk = T.chunks(corpus_docs[0]["text"], 256)[0]
+    assert build(chunk, LadderConfig(levels=4), "d").methods == ("textrank", "rake", "rake", "word")
+    assert build(chunk, LadderConfig(levels=2), "d").methods == ("rake", "word")
+    eight = build(chunk, LadderConfig(levels=8), "d").methods
+    assert eight[:2] == ("textrank", "textrank") and eight[-1] == "word" and eight.count("rake") >= 4
+
+
+def test_same_seed_same_ladders_other_seed_other_samples(corpus_docs):
+    chunks = [c for d in corpus_docs[:5] for c in T.chunks(d["text"], 256)]
+    a = [build(c, LadderConfig(seed=1), "d", i).variants for i, c in enumerate(chunks)]
+    b = [build(c, LadderConfig(seed=1), "d", i).variants for i, c in enumerate(chunks)]
+    c = [build(c, LadderConfig(seed=2), "d", i).variants for i, c in enumerate(chunks)]
+    assert a == b
+    assert [v[0] for v in a] == [v[0] for v in c], "variant 0 is the best-score ladder, whatever the seed"
+    assert [v[1:] for v in a] != [v[1:] for v in c]
+
+
+def test_variants_differ_and_variant_zero_takes_best_scores(corpus_docs):
+    chunks = [c for d in corpus_docs[:10] for c in T.chunks(d["text"], 256)]
+    ladders = [build(c, LadderConfig(variants=4, temperature=1.0), "d", i) for i, c in enumerate(chunks)]
+    distinct = np.mean([len({tuple(v) for v in lad.variants}) for lad in ladders])
+    assert distinct > 2.5, distinct
+    cold = [build(c, LadderConfig(variants=3, temperature=0.0), "d", i) for i, c in enumerate(chunks)]
+    assert all(lad.variants[0] == lad.variants[1] == lad.variants[2] for lad in cold)
+    assert all(lad.variants[0] == hot.variants[0] for lad, hot in zip(cold, ladders))
+
+
+def test_rungs_are_not_repeated(corpus_docs):
+    """The seed pipeline often gave identical rungs 2-4; here every rung is strictly shorter, so never."""
+    for d in corpus_docs[:20]:
+        for i, chunk in enumerate(T.chunks(d["text"], 256)):
+            for rungs in build(chunk, LadderConfig(), d["id"], i).variants:
+                assert len(set(rungs)) == len(rungs)
+
+
+@given(n=st.integers(2, 5000), levels=st.integers(1, 12), sched=st.sampled_from(list(schedule.SCHEDULES)))
+def test_schedule_targets_shrink_to_one(n, levels, sched):
+    if n <= levels:
+        with pytest.raises(ValueError):
+            schedule.targets(n, levels, sched)
+        return
+    t = schedule.targets(n, levels, sched)
+    assert len(t) == levels and t[-1] == 1
+    assert all(a > b for a, b in zip([n, *t], t))
+    assert all(t[k] >= levels - k for k in range(levels))
+
+
+def test_geometric_schedule_is_geometric():
+    assert schedule.targets(256, 4) == [64, 16, 4, 1]
+    assert schedule.targets(256, 8) == [128, 64, 32, 16, 8, 4, 2, 1]
+    assert schedule.targets(256, 2) == [16, 1]

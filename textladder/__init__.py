@@ -1,0 +1,1 @@
+"""Shared plumbing of the textladder stages: typed configs and run metadata."""

@@ -1,0 +1,124 @@
+"""Typed configs: dataclasses filled from a YAML file, then from `key=value` overrides.
+
+Every stage (datagen, train, sample) has one config dataclass. Unknown keys and values of the wrong
+type are errors that name the key and where it came from (the file, or the command line).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+from pathlib import Path
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+C = TypeVar("C")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _check(value: Any, hint: Any, key: str, where: str) -> Any:
+    """`value` as type `hint`, or ConfigError naming `key` and `where`."""
+    origin, args = get_origin(hint), get_args(hint)
+    if hint is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _check(value, arg, key, where)
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError(errors[0] if len(errors) == 1 else f"{where}: {key}: {value!r} fits none of {hint}")
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{where}: {key} must be one of {', '.join(map(repr, args))}, not {value!r}")
+        return value
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: {key} must be a list, not {value!r}")
+        item = args[0] if args else Any
+        return [_check(v, item, f"{key}[{i}]", where) for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: {key} must be a mapping, not {value!r}")
+        return {k: _check(v, args[1] if args else Any, f"{key}.{k}", where) for k, v in value.items()}
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: {key} must be a section (a mapping), not {value!r}")
+        return from_dict(hint, value, where, prefix=f"{key}.")
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, float) and isinstance(value, bool) or not isinstance(value, hint):
+        raise ConfigError(f"{where}: {key} must be {hint.__name__}, not {value!r}")
+    return value
+
+
+def from_dict(cls: type[C], data: dict, where: str = "config", prefix: str = "") -> C:
+    """Build dataclass `cls` from a nested mapping, rejecting unknown keys and wrong types."""
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {prefix}{unknown[0]} (known: {', '.join(sorted(names))})")
+    values = {k: _check(v, hints[k], prefix + k, where) for k, v in data.items()}
+    obj = cls(**values)
+    if hasattr(obj, "validate"):
+        try:
+            obj.validate()
+        except ValueError as e:
+            raise ConfigError(f"{where}: {e}") from None
+    return obj
+
+
+def to_dict(obj: Any) -> dict:
+    return dataclasses.asdict(obj)
+
+
+def _set(tree: dict, dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for p in parents:
+        tree = tree.setdefault(p, {})
+        if not isinstance(tree, dict):
+            raise ConfigError(f"command line: {dotted}: {p} is not a section")
+    tree[leaf] = value
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """`section.key=value` with the value read as YAML (so 3 is an int, true a bool, [a, b] a list)."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"command line: --set {item!r} is not key=value")
+    return key.strip(), yaml.safe_load(raw) if raw.strip() else ""
+
+
+def load(cls: type[C], path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> C:
+    """Defaults of `cls`, then the YAML file at `path`, then `overrides` ({dotted key: value})."""
+    tree: dict = {}
+    where = "config"
+    if path is not None:
+        where = str(path)
+        try:
+            tree = yaml.safe_load(Path(path).read_text("utf-8")) or {}
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: not valid YAML: {e}") from None
+        if not isinstance(tree, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of keys")
+        from_dict(cls, tree, where)  # errors in the file name the file, not the command line
+    for key, value in (overrides or {}).items():
+        _set(tree, key, value)
+    return from_dict(cls, tree, where if not overrides else f"{where} + command line")
+
+
+def dump(obj: Any) -> str:
+    return yaml.safe_dump(to_dict(obj), sort_keys=False)
+
+
+__all__ = ["ConfigError", "dump", "from_dict", "load", "parse_override", "to_dict"]
