@@ -1,0 +1,1 @@
+"""`datagen build`: compress a corpus into Parquet ladders; `datagen show`: read some of them."""

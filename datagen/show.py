@@ -1,0 +1,43 @@
+"""`datagen show DIR`: a few ladders, rung by rung, for a person to read."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import textwrap
+
+import pyarrow.parquet as pq
+
+from compressors.text import word_count
+
+
+def _clip(text: str, width: int, max_chars: int) -> str:
+    text = text if len(text) <= max_chars else text[:max_chars].rsplit(" ", 1)[0] + " …"
+    return textwrap.indent(textwrap.fill(text.replace("\n", " ⏎ "), width - 6), "      ")
+
+
+def show(out: str, n: int = 3, variants: int = 2, split: str = "train", width: int = 100, max_chars: int = 600) -> str:
+    shards = sorted(glob.glob(os.path.join(out, "data", split, "*.parquet")))
+    if not shards:
+        raise FileNotFoundError(f"{out}: no {split} shards under data/{split}/ (is this a datagen build folder?)")
+    lines = []
+    manifest = os.path.join(out, "manifest.json")
+    if os.path.exists(manifest):
+        with open(manifest, encoding="utf-8") as f:
+            m = json.load(f)
+        lines.append(f"{out}: {m['counts']['chunks']} chunks from {m['counts']['documents']} documents, "
+                     f"{m['config']['ladder']['levels']} levels, {m['config']['ladder']['variants']} variants")
+    else:
+        lines.append(f"{out}: build not finished (no manifest.json); showing finished shards")
+    rows = pq.ParquetFile(shards[0]).read_row_group(0).slice(0, n).to_pylist()
+    for row in rows:
+        lines.append(f"\n=== {row['id']} ({row['split']}) ===")
+        lines.append(f"  rung 0  text ({word_count(row['text'])} words)")
+        lines.append(_clip(row["text"], width, max_chars))
+        for v, ladder in enumerate(row["ladders"][:variants]):
+            lines.append(f"  --- variant {v}{' (best scores)' if v == 0 else ' (sampled)'}")
+            for k, (rung, method) in enumerate(zip(ladder, row["methods"]), start=1):
+                lines.append(f"  rung {k}  {method} ({word_count(rung)} words)")
+                lines.append(_clip(rung, width, max_chars))
+    return "\n".join(lines)
