@@ -9,6 +9,7 @@ never depends on worker count, order or machine.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, replace
 
@@ -49,6 +50,7 @@ class Ladder:
     variants: list[list[str]]  # (K, L) rungs 1..L of each variant
 
 
+@functools.lru_cache(maxsize=1024)
 def stable_hash(s: str, salt: str = "") -> int:
     """A 64-bit hash that is the same in every process and on every machine (unlike hash())."""
     return int.from_bytes(hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=8, person=salt.encode()[:16]).digest(), "little")

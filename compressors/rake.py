@@ -38,12 +38,25 @@ class Phrases:
     """RAKE's view of a text: phrases in text order with their scores, and the score of each word."""
 
     phrases: tuple[tuple[str, ...], ...]  # surface words of each phrase
+    keys: tuple[tuple[str, ...], ...]  # folded words of each phrase, as rake-nltk has them
     scores: np.ndarray  # (n phrases,) sum of word scores
     word_scores: dict[str, float]  # surface word -> degree / frequency, in text order
 
 
+Candidates = tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # (folded words, surface words) each
+
+# Phrase rungs this process wrote, with their phrases: RAKE finds in a phrase rung exactly the phrases
+# it lists (they hold no stopword and commas break them), so they need not be searched for again.
+_WRITTEN: dict[str, Candidates] = {}
+
+
+def _sentence_phrases(sentence: str) -> Candidates:
+    written = _WRITTEN.get(sentence)
+    return written if written is not None else _candidates(sentence)
+
+
 @functools.lru_cache(maxsize=16384)
-def _sentence_phrases(sentence: str) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+def _candidates(sentence: str) -> Candidates:
     """rake-nltk's candidate phrases of one sentence, each as (folded words, surface words)."""
     tokens = T.rake_tokens(sentence)
     folded = T.rake_tokens(T.fold(sentence))
@@ -74,7 +87,7 @@ def analyze(text: str) -> Phrases:
     word_score = {w: degree[w] / frequency[w] for w in frequency}
     scores = np.array([sum(word_score[w] for w in p) for p in found], dtype=float)
     words = {s: word_score[w] for p, surface in found.items() for w, s in zip(p, surface)}
-    return Phrases(tuple(found.values()), scores, words)
+    return Phrases(tuple(found.values()), tuple(found), scores, words)
 
 
 @dataclass(frozen=True)
@@ -107,7 +120,11 @@ class Rake:
             if int(i) not in taken:
                 taken[int(i)] = found.phrases[i][: budget - total]
                 total += len(taken[int(i)])
-        return SEPARATOR.join(" ".join(taken[i]) for i in sorted(taken))
+        out = SEPARATOR.join(" ".join(taken[i]) for i in sorted(taken))
+        if len(_WRITTEN) > 100_000:
+            _WRITTEN.clear()
+        _WRITTEN[out] = tuple((found.keys[i][: len(taken[i])], taken[i]) for i in sorted(taken))
+        return out
 
 
 @dataclass(frozen=True)

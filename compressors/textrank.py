@@ -28,17 +28,15 @@ def similarity(content: list[frozenset[str]], lengths: np.ndarray) -> np.ndarray
     return sim
 
 
-def pagerank(weights: np.ndarray, damping: float = 0.85, iters: int = 100, tol: float = 1e-6) -> np.ndarray:
-    """Weighted PageRank scores (n,) of a symmetric weight matrix (n, n); isolated nodes score 1 - damping."""
+def pagerank(weights: np.ndarray, damping: float = 0.85) -> np.ndarray:
+    """Weighted PageRank scores (n,) of a symmetric weight matrix (n, n), isolated nodes scoring 1 - damping.
+
+    The fixed point of s = (1 - d) + d T's, solved directly: (I - d T') s = (1 - d), T row-normalized.
+    """
     out_weight = weights.sum(axis=1, keepdims=True)
     transition = np.divide(weights, out_weight, out=np.zeros_like(weights), where=out_weight > 0)
-    scores = np.ones(len(weights))
-    for _ in range(iters):
-        new = (1 - damping) + damping * transition.T @ scores
-        if np.abs(new - scores).max() < tol:
-            return new
-        scores = new
-    return scores
+    n = len(weights)
+    return np.linalg.solve(np.eye(n) - damping * transition.T, np.full(n, 1 - damping))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -1,0 +1,85 @@
+"""Ladder speed: `datagen build` against the seed's pipeline, and its speedup from 1 to 2 workers.
+
+One run, same machine, same chunks (256-word chunks of the default corpus):
+  seed     summa's TextRank summary for rung 1, then rake-nltk run from scratch on each rung for the
+           next one, one ladder per run (so one per variant), in this process;
+  datagen  the whole `datagen build --levels 4 --variants 4` command, start-up included, as a user
+           waits for it, with --workers 1 and --workers 2.
+Prints ms per variant-ladder per core for each and the ratios. Usage: python bench/ladder_speed.py
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import punkt
+from rake_nltk import Rake
+from summa import summarizer
+
+from compressors import schedule, text as T
+from datagen.read import default_corpus
+
+LEVELS, VARIANTS, MAX_WORDS = 4, 4, 256
+
+
+def seed_ladder(text: str, rake: Rake) -> list[str]:
+    """The seed's pipeline: summa for the sentence rung, rake-nltk from scratch for each rung after it."""
+    targets = schedule.targets(T.word_count(text), LEVELS)
+    rungs = [summarizer.summarize(text, words=targets[0]) or text]
+    for target in targets[1:]:
+        rake.extract_keywords_from_text(rungs[-1])
+        kept, n = [], 0
+        for phrase in rake.get_ranked_phrases():
+            if n + len(phrase.split()) <= target:
+                kept.append(phrase)
+                n += len(phrase.split())
+        rungs.append(", ".join(kept) or rungs[-1])
+    return rungs
+
+
+def time_seed(chunks: list[str]) -> tuple[float, float]:
+    """(ms per ladder, share of ladders with two equal rungs)."""
+    rake = Rake(stopwords=set(T.stopwords()), sentence_tokenizer=punkt.sent_tokenize)  # no NLTK data here
+    start = time.perf_counter()
+    ladders = [seed_ladder(c, rake) for c in chunks]
+    ms = (time.perf_counter() - start) * 1000 / len(chunks)
+    repeated = sum(len(set(lad)) < len(lad) for lad in ladders) / len(ladders)
+    return ms, repeated
+
+
+def time_datagen(workers: int, out: Path) -> tuple[float, int]:
+    """(wall seconds of the whole command, variant ladders written)."""
+    cmd = [str(Path(sys.executable).parent / "datagen"), "build", "--levels", str(LEVELS), "--variants", str(VARIANTS),
+           "--max-words", str(MAX_WORDS), "--workers", str(workers), "--out", str(out), "--force"]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    manifest = json.loads((out / "manifest.json").read_text())
+    return seconds, manifest["counts"]["variant_ladders"]
+
+
+def main() -> None:
+    with gzip.open(default_corpus(), "rt", encoding="utf-8") as f:
+        docs = [json.loads(line)["text"] for line in f]
+    chunks = [c for d in docs for c in T.chunks(d, MAX_WORDS) if T.word_count(c) > LEVELS]
+    print(f"{len(chunks)} chunks of at most {MAX_WORDS} words, {os.cpu_count()} cores")
+    seed_ms, repeated = time_seed(chunks)
+    print(f"seed pipeline: {seed_ms:.3f} ms per ladder per core; {repeated:.0%} of its ladders repeat a rung")
+    with tempfile.TemporaryDirectory() as tmp:
+        results = {w: time_datagen(w, Path(tmp) / f"w{w}") for w in (1, 2)}
+    for w, (seconds, ladders) in results.items():
+        ms = seconds * 1000 * w / ladders
+        print(f"datagen build --workers {w}: {seconds:.2f} s for {ladders} variant ladders = {ms:.3f} ms per "
+              f"variant-ladder per core; {seed_ms / ms:.2f}x fewer ms than the seed pipeline")
+    print(f"speedup from 1 to 2 workers: {results[1][0] / results[2][0]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""`sample --seed WORD --steps S`: expansion rung by rung (not built yet)."""

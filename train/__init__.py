@@ -1,0 +1,1 @@
+"""`train launch config.yaml`: training with DeepSpeed (not built yet)."""
