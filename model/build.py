@@ -1,0 +1,51 @@
+"""Build the encoder-decoder: from its config with random weights, or from a checkpoint folder."""
+
+from __future__ import annotations
+
+from model.config import ModelConfig
+
+
+def hf_config(cfg: ModelConfig, vocab_size: int, pad_id: int, eos_id: int):
+    """The transformers config of `cfg` for a vocabulary of `vocab_size` tokens."""
+    if cfg.arch == "t5":
+        from transformers import T5Config
+
+        return T5Config(
+            vocab_size=vocab_size, d_model=cfg.d_model, d_kv=cfg.d_model // cfg.heads, d_ff=cfg.d_ff,
+            num_layers=cfg.layers, num_decoder_layers=cfg.layers, num_heads=cfg.heads,
+            dropout_rate=cfg.dropout, feed_forward_proj="gated-gelu", tie_word_embeddings=True,
+            pad_token_id=pad_id, eos_token_id=eos_id, decoder_start_token_id=pad_id,
+        )
+    from transformers import BartConfig
+
+    return BartConfig(
+        vocab_size=vocab_size, d_model=cfg.d_model, encoder_layers=cfg.layers, decoder_layers=cfg.layers,
+        encoder_attention_heads=cfg.heads, decoder_attention_heads=cfg.heads, encoder_ffn_dim=cfg.d_ff,
+        decoder_ffn_dim=cfg.d_ff, dropout=cfg.dropout, max_position_embeddings=cfg.max_positions,
+        pad_token_id=pad_id, eos_token_id=eos_id, bos_token_id=eos_id, decoder_start_token_id=eos_id,
+        forced_eos_token_id=eos_id,
+    )
+
+
+def build_model(cfg: ModelConfig, tokenizer):
+    """A seq2seq model for `tokenizer`: `cfg.init_from` loaded, else random weights of `cfg`'s sizes."""
+    from transformers import AutoModelForSeq2SeqLM
+
+    if cfg.init_from:
+        model = AutoModelForSeq2SeqLM.from_pretrained(cfg.init_from)
+        if model.get_input_embeddings().num_embeddings < len(tokenizer):
+            model.resize_token_embeddings(len(tokenizer))
+        return model
+    return AutoModelForSeq2SeqLM.from_config(
+        hf_config(cfg, len(tokenizer), tokenizer.pad_token_id, tokenizer.eos_token_id)
+    )
+
+
+def parameter_count(cfg: ModelConfig, vocab_size: int) -> int:
+    """Parameters of `cfg` at `vocab_size`, counted on the meta device: nothing is allocated."""
+    import torch
+    from transformers import AutoModelForSeq2SeqLM
+
+    with torch.device("meta"):
+        model = AutoModelForSeq2SeqLM.from_config(hf_config(cfg, vocab_size, 0, 1))
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,42 @@
+"""Every config in configs/ parses and builds; large models are counted on the meta device, not allocated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from datagen.config import BuildConfig
+from model import parameter_count
+from textladder.config import load
+from train.config import TrainConfig
+from train.dist import deepspeed_config, lr_lambda
+
+CONFIGS = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
+EXPECTED_PARAMS = {"tiny": (1e4, 1e6), "cpu-demo": (1e6, 2e7), "small": (3e7, 2e8), "base": (1e8, 6e8), "xl": (1e9, 1e10)}
+
+
+def test_every_config_is_checked():
+    assert {p.stem for p in CONFIGS} == {*EXPECTED_PARAMS, "datagen"}
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_config_parses_and_builds(path):
+    if path.stem == "datagen":
+        assert load(BuildConfig, path) == BuildConfig()
+        return
+    cfg = load(TrainConfig, path)
+    low, high = EXPECTED_PARAMS[path.stem]
+    n = parameter_count(cfg.model, cfg.tokenizer.vocab_size)
+    assert low < n < high, f"{path.stem}: {n / 1e6:.1f} M parameters"
+    ds = deepspeed_config(cfg)
+    assert ds["zero_optimization"]["stage"] == cfg.deepspeed.zero_stage
+    factor = lr_lambda(cfg)
+    assert factor(0) > 0 and abs(factor(cfg.schedule.warmup_steps) - 1.0) < 1e-9
+    assert factor(cfg.schedule.max_steps) == pytest.approx(cfg.schedule.min_lr_ratio)
+    assert cfg.hardware != "any"
+
+
+def test_cpu_demo_reads_the_bare_datagen_output():
+    cfg = load(TrainConfig, Path(__file__).parents[1] / "configs" / "cpu-demo.yaml")
+    assert cfg.data.path == BuildConfig(ladder=BuildConfig().ladder).out_dir == "ladders/default-L4"

@@ -1,0 +1,34 @@
+"""The copy-the-input baseline: a model that can only repeat tokens of the rung it expands.
+
+It predicts each target token with probability (1 - eps) * (share of that token among the source's
+tokens, end token included) + eps / vocabulary size, eps chosen per step to minimize its loss: the
+strongest model of that family. A trained model must beat it to have learned more than copying.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from model.markers import source
+from train.data import Pair
+
+EPS_GRID = np.array([0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9])
+
+
+def copy_loss(pairs_by_step: dict[int, list[Pair]], tokenizer, max_source: int, max_target: int) -> dict[int, float]:
+    """Per step, the baseline's mean loss in nats per target token, at its best eps."""
+    out = {}
+    vocab = len(tokenizer)
+    for step, pairs in pairs_by_step.items():
+        shares = []  # per target token: its share among the source's tokens
+        for p in pairs:
+            src = tokenizer(source(p.source, p.step), max_length=max_source, truncation=True)["input_ids"][1:]
+            tgt = tokenizer(p.target, max_length=max_target, truncation=True)["input_ids"]
+            counts = Counter(src)
+            shares.extend(counts[t] / len(src) for t in tgt)
+        shares_arr = np.asarray(shares)[None, :]  # (1, tokens)
+        losses = -np.log((1 - EPS_GRID[:, None]) * shares_arr + EPS_GRID[:, None] / vocab).mean(axis=1)
+        out[step] = float(losses.min())
+    return out

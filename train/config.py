@@ -1,0 +1,105 @@
+"""The training config: one YAML file with a section per concern, parsed into these dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from model.config import ModelConfig
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    path: str = "ladders/default-L4"  # a folder written by `datagen build`
+    max_source_tokens: int = 256
+    max_target_tokens: int = 256
+    step_weights: list[float] = field(default_factory=list)  # per step 1..L, share of its pairs drawn; [] = all
+    shuffle_buffer: int = 4096
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    path: str | None = None  # an existing tokenizer or model folder; None trains one on the ladders
+    vocab_size: int = 8000
+    min_frequency: int = 2
+    max_texts: int = 200_000  # rungs read to train it
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    lr: float = 1e-3
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.98])
+    eps: float = 1e-8
+    weight_decay: float = 0.01
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    max_steps: int = 1000  # optimizer steps
+    warmup_steps: int = 100
+    decay: Literal["cosine", "linear", "constant"] = "cosine"
+    min_lr_ratio: float = 0.1
+
+
+@dataclass(frozen=True)
+class DeepSpeedConfig:
+    zero_stage: int = 0
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    micro_batch_size: int = 16  # pairs per process per forward
+    gradient_accumulation: int = 1
+    gradient_clipping: float = 1.0
+    offload_optimizer: bool = False
+    offload_param: bool = False
+    extra: dict[str, object] = field(default_factory=dict)  # merged into the DeepSpeed config as is
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    interval: int = 10  # steps between log lines and metrics.jsonl records
+    progress_bar: bool = True
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    interval: int = 200  # steps between validation passes; 0: only at the end
+    max_batches: int = 50  # per step of the ladder
+
+
+@dataclass(frozen=True)
+class CheckpointConfig:
+    interval: int = 200  # steps between checkpoints; 0: only at the end
+    keep: int = 2  # newest checkpoints kept
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    deepspeed: DeepSpeedConfig = field(default_factory=DeepSpeedConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    hardware: str = "any"  # what this config is sized for, for people
+
+    def validate(self) -> None:
+        positive = {
+            "schedule.max_steps": self.schedule.max_steps, "deepspeed.micro_batch_size": self.deepspeed.micro_batch_size,
+            "deepspeed.gradient_accumulation": self.deepspeed.gradient_accumulation,
+            "logging.interval": self.logging.interval, "data.max_source_tokens": self.data.max_source_tokens,
+            "data.max_target_tokens": self.data.max_target_tokens, "tokenizer.vocab_size": self.tokenizer.vocab_size,
+            "eval.max_batches": self.eval.max_batches, "checkpoint.keep": self.checkpoint.keep,
+        }
+        for key, value in positive.items():
+            if value < 1:
+                raise ValueError(f"{key}={value} must be positive")
+        if self.deepspeed.zero_stage not in (0, 1, 2, 3):
+            raise ValueError(f"deepspeed.zero_stage={self.deepspeed.zero_stage} must be 0, 1, 2 or 3")
+        if any(w < 0 for w in self.data.step_weights) or (self.data.step_weights and not any(self.data.step_weights)):
+            raise ValueError(f"data.step_weights={self.data.step_weights} must be non-negative, not all 0")
+        if len(self.optimizer.betas) != 2:
+            raise ValueError(f"optimizer.betas={self.optimizer.betas} must be two numbers")
+        self.model.validate()

@@ -1,0 +1,62 @@
+"""The run folder before training: its resolved config, checked on resume, and its tokenizer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from textladder.config import ConfigError, first_difference, to_dict
+from train import checkpoint
+from train.config import TrainConfig
+
+# Settings a resumed run may change: how long it trains and how it reports, not what it learns.
+RESUMABLE = ("schedule.max_steps", "logging.", "eval.", "checkpoint.")
+
+
+def prepare_run(cfg: TrainConfig, run: Path, rank: int) -> None:
+    """Save the resolved config, or check it against the one a resumed run was started with."""
+    import torch.distributed as dist
+
+    saved = run / "config.yaml"
+    if rank == 0:
+        run.mkdir(parents=True, exist_ok=True)
+        checkpoint.clear_partial(run)
+        if saved.exists() and checkpoint.complete(run):
+            diff = first_difference(yaml.safe_load(saved.read_text(encoding="utf-8")), to_dict(cfg), RESUMABLE)
+            if diff:
+                key, was, asked = diff
+                raise ConfigError(f"{run} was trained with {key}={was!r}, this run asks {key}={asked!r}: "
+                                  "use another --out to start a new run")
+        saved.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
+    dist.barrier()
+
+
+def _training_texts(cfg: TrainConfig):
+    """Rungs of the training ladders (every rung of every variant, text included), up to max_texts."""
+    from train.data import read_pairs, shards
+
+    n = 0
+    for pair in read_pairs(shards(cfg.data.path, "train")):
+        for text in ((pair.target, pair.source) if pair.step == 1 else (pair.source,)):
+            yield text
+            n += 1
+        if n >= cfg.tokenizer.max_texts:
+            return
+
+
+def prepare_tokenizer(cfg: TrainConfig, run: Path, levels: int, rank: int):
+    """The run's tokenizer folder: trained on the ladders (or copied from tokenizer.path) once, by rank 0."""
+    import torch.distributed as dist
+
+    from model.tokenizer import load_tokenizer, train_tokenizer
+
+    folder = run / "tokenizer"
+    if rank == 0 and not (folder / "tokenizer_config.json").exists():
+        if cfg.tokenizer.path:
+            tok = load_tokenizer(cfg.tokenizer.path, levels)
+        else:
+            tok = train_tokenizer(_training_texts(cfg), cfg.tokenizer.vocab_size, levels, cfg.tokenizer.min_frequency)
+        tok.save_pretrained(str(folder))
+    dist.barrier()
+    return load_tokenizer(folder, levels)
