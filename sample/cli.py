@@ -1,11 +1,89 @@
-"""Command line of the sample stage: not built yet."""
+"""`sample --seed WORD --steps S`: expand a seed word rung by rung into text, differently each run."""
 
 from __future__ import annotations
 
+import argparse
+import json
+import secrets
 import sys
+
+from sample.expand import Decoding, expand
+from sample.load import SampleError, load, resolve
+
+
+def _tree_lines(trajectories: list[list[str]]) -> list[str]:
+    """Trajectories that share their first rungs, printed once as branches of a tree."""
+    lines, previous = [], []
+    for t in trajectories:
+        same = 0
+        while same < min(len(t), len(previous)) and t[same] == previous[same] and same < len(t) - 1:
+            same += 1
+        for depth in range(max(same, 1) if previous else 0, len(t)):
+            lines.append(f"{'  ' * depth}{'└ ' if depth else ''}rung {len(t) - 1 - depth}: {t[depth]}")
+        previous = t
+    return lines
+
+
+def _print_text(trajectories: list[list[str]], tree: int) -> None:
+    if tree > 1:
+        print("\n".join(_tree_lines(trajectories)))
+        return
+    for i, t in enumerate(trajectories, start=1):
+        print(f"=== sample {i} ===")
+        for depth, rung in enumerate(t):
+            print(f"rung {len(t) - 1 - depth}: {rung}")
+        print(f"\n{t[-1]}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
-    print("sample: not available yet in this version of textladder; build ladders with 'datagen build'",
-          file=sys.stderr)
-    return 2
+    p = argparse.ArgumentParser(prog="sample", description=__doc__)
+    p.add_argument("--seed", required=True, help="the seed word (or words): the top rung")
+    p.add_argument("--steps", type=int, default=None, help="expansion steps (default: the model's levels)")
+    p.add_argument("--model", help="an export folder or run folder (default: the newest run in runs/)")
+    p.add_argument("--num", type=int, default=1, help="independent expansions, generated as one batch")
+    p.add_argument("--tree", type=int, default=1, help="branch B ways at every step (B^steps leaves)")
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--top-p", type=float, default=0.95)
+    p.add_argument("--top-k", type=int, default=0)
+    p.add_argument("--max-new-tokens", type=int, help="length limit of every step (default: per step, from training)")
+    p.add_argument("--rng-seed", type=int, help="makes the output reproducible on the same machine")
+    p.add_argument("--device", help="cpu, cuda, cuda:1… (default: a GPU when there is one)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    args = p.parse_args(argv)
+    try:
+        return run(args)
+    except (SampleError, ValueError) as e:
+        print(f"sample: error: {e}", file=sys.stderr)
+        return 2
+
+
+def run(args) -> int:
+    import torch
+
+    if not args.seed.strip():
+        raise ValueError("--seed is empty: give a word to expand")
+    if args.num < 1 or args.tree < 1:
+        raise ValueError("--num and --tree must be at least 1")
+    folder = resolve(args.model)
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model, tokenizer, settings = load(folder, device)
+    levels = settings["levels"]
+    steps = levels if args.steps is None else args.steps
+    if not 1 <= steps <= levels:
+        raise ValueError(f"--steps {steps}: this model expands 1 to {levels} steps")
+    rng_seed = args.rng_seed if args.rng_seed is not None else secrets.randbelow(2**31)
+    torch.manual_seed(rng_seed)
+    decoding = Decoding(args.temperature, args.top_p, args.top_k, args.max_new_tokens)
+    trajectories = expand(model, tokenizer, args.seed, steps, args.num, args.tree, decoding,
+                          settings["max_new_tokens_by_step"])
+    if args.json:
+        settings_out = {"seed": args.seed, "steps": steps, "num": args.num, "tree": args.tree, "rng_seed": rng_seed,
+                        "model": str(folder), "device": device, **decoding.__dict__}
+        print(json.dumps({"settings": settings_out, "trajectories": trajectories}, ensure_ascii=False))
+    else:
+        _print_text(trajectories, args.tree)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

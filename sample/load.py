@@ -1,0 +1,41 @@
+"""Finding and loading a model for sampling: an export folder, a run folder, or the newest run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+class SampleError(ValueError):
+    pass
+
+
+def resolve(model: str | None, runs: Path = Path("runs")) -> Path:
+    """The export folder to sample from: `model` itself, `model`/export, or the newest run's export."""
+    if model is None:
+        exports = sorted(runs.glob("*/export/ladder.json"), key=lambda p: p.stat().st_mtime)
+        if not exports:
+            raise SampleError(f"no trained model in {runs}/: train one with `train launch configs/cpu-demo.yaml` "
+                              "(after `datagen build --levels 4`), or pass --model DIR")
+        return exports[-1].parent
+    path = Path(model)
+    for candidate in (path, path / "export"):
+        if (candidate / "ladder.json").exists():
+            return candidate
+    if not path.exists():
+        raise SampleError(f"{path}: no such folder (--model)")
+    raise SampleError(f"{path}: not a model: no ladder.json here or in {path}/export (--model takes an export "
+                      "folder or a run folder of `train launch`)")
+
+
+def load(folder: Path, device: str):
+    """(model, tokenizer, ladder settings) from an export folder; a clear SampleError if it is broken."""
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    settings = json.loads((folder / "ladder.json").read_text(encoding="utf-8"))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        model = AutoModelForSeq2SeqLM.from_pretrained(str(folder)).to(device).eval()
+    except Exception as e:  # transformers and safetensors raise many kinds for a damaged folder
+        raise SampleError(f"{folder}: cannot load the model ({type(e).__name__}: {e})") from e
+    return model, tokenizer, settings
