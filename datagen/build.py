@@ -24,7 +24,7 @@ from compressors.rake import _rake
 from datagen.config import RUN_ONLY, BuildConfig
 from datagen.read import InputError, ReadDocuments, check_readable, default_corpus
 from datagen.steps import SCHEMA_VERSION, LadderStep, ShardWriter
-from textladder.config import to_dict
+from textladder.config import first_difference, to_dict
 from textladder.versions import versions
 
 OURS = ("build.json", "manifest.json", "data", "logs", ".partial")
@@ -47,13 +47,6 @@ def _output_settings(cfg: BuildConfig) -> dict:
     return settings
 
 
-def _flatten(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        out.update(_flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
-    return out
-
-
 def prepare_out(cfg: BuildConfig, force: bool) -> None:
     """Make the output folder ready: start over (--force), resume a matching build, or refuse."""
     out = cfg.out
@@ -66,14 +59,11 @@ def prepare_out(cfg: BuildConfig, force: bool) -> None:
             shutil.rmtree(path) if os.path.isdir(path) else os.path.exists(path) and os.remove(path)
     elif os.path.exists(record):
         with open(record, encoding="utf-8") as f:
-            before = _flatten(json.load(f))
-        now = _flatten(_output_settings(cfg))
-        for key in sorted(set(before) | set(now)):
-            if before.get(key) != now.get(key):
-                raise BuildError(
-                    f"{out} was built with {key}={before.get(key)!r}, this run asks {key}={now.get(key)!r}: "
-                    "pass --force to start over, or choose another --out"
-                )
+            diff = first_difference(json.load(f), _output_settings(cfg))
+        if diff:
+            key, was, asked = diff
+            raise BuildError(f"{out} was built with {key}={was!r}, this run asks {key}={asked!r}: "
+                             "pass --force to start over, or choose another --out")
         return
     os.makedirs(out, exist_ok=True)
     _write_json(record, _output_settings(cfg))

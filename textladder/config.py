@@ -117,8 +117,25 @@ def load(cls: type[C], path: str | Path | None = None, overrides: dict[str, Any]
     return from_dict(cls, tree, where if not overrides else f"{where} + command line")
 
 
+def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}"""
+    out: dict[str, Any] = {}
+    for k, v in tree.items():
+        out.update(flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+def first_difference(before: dict, now: dict, ignore: tuple[str, ...] = ()) -> tuple[str, Any, Any] | None:
+    """The first dotted key (sorted) whose value differs between two nested settings, skipping `ignore` prefixes."""
+    a, b = flatten(before), flatten(now)
+    for key in sorted(set(a) | set(b)):
+        if not key.startswith(ignore) and a.get(key) != b.get(key):
+            return key, a.get(key), b.get(key)
+    return None
+
+
 def dump(obj: Any) -> str:
     return yaml.safe_dump(to_dict(obj), sort_keys=False)
 
 
-__all__ = ["ConfigError", "dump", "from_dict", "load", "parse_override", "to_dict"]
+__all__ = ["ConfigError", "dump", "first_difference", "flatten", "from_dict", "load", "parse_override", "to_dict"]

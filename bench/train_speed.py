@@ -1,0 +1,101 @@
+"""Training speed: `train launch`'s DeepSpeed engine (fp32, bf16) against a plain PyTorch loop.
+
+One process, the same model (configs/cpu-demo.yaml's), the same micro-batches of the default ladders,
+the same AdamW settings. Each loop runs WARMUP steps, then is timed over STEPS steps; prints target
+and source tokens per second and the ratios. Needs `datagen build --levels 4` first.
+Usage: python bench/train_speed.py [--config configs/cpu-demo.yaml] [--steps 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+from dataclasses import replace
+
+import torch
+
+from model import build_model
+from model.tokenizer import train_tokenizer
+from textladder.config import load
+from train.config import TrainConfig
+from train.data import collate, shards, train_batches
+from train.dist import deepspeed_config, init_distributed
+from train.loop import forward, token_losses
+from train.prepare import _training_texts
+
+
+def batches(cfg: TrainConfig, tokenizer, n: int) -> list[dict]:
+    stream = train_batches(shards(cfg.data.path, "train"), cfg.deepspeed.micro_batch_size, cfg.data.step_weights,
+                           cfg.data.shuffle_buffer, cfg.seed)
+    return [collate(b, tokenizer, cfg.data.max_source_tokens, cfg.data.max_target_tokens) for b in itertools.islice(stream, n)]
+
+
+def tokens(batch: dict) -> int:
+    return int(batch["attention_mask"].sum() + (batch["labels"] != -100).sum())
+
+
+def plain_loop(cfg: TrainConfig, tokenizer, data: list[dict], warmup: int) -> float:
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model, tokenizer)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.optimizer.lr, betas=tuple(cfg.optimizer.betas),
+                            eps=cfg.optimizer.eps, weight_decay=cfg.optimizer.weight_decay)
+    model.train()
+    for i, b in enumerate(data):
+        if i == warmup:
+            start, seen = time.perf_counter(), 0
+        out = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"], labels=b["labels"])
+        per_token = token_losses(out.logits, b["labels"])
+        loss = per_token.sum() / (b["labels"] != -100).sum()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.deepspeed.gradient_clipping)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        if i >= warmup:
+            seen += tokens(b)
+    return seen / (time.perf_counter() - start)
+
+
+def deepspeed_loop(cfg: TrainConfig, tokenizer, data: list[dict], warmup: int) -> float:
+    import deepspeed
+
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model, tokenizer)
+    engine, *_ = deepspeed.initialize(model=model, model_parameters=model.parameters(), config=deepspeed_config(cfg))
+    for i, b in enumerate(data):
+        if i == warmup:
+            start, seen = time.perf_counter(), 0
+        loss, _ = forward(engine, b)
+        engine.backward(loss)
+        engine.step()
+        if i >= warmup:
+            seen += tokens(b)
+    rate = seen / (time.perf_counter() - start)
+    engine.destroy()
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config", default="configs/cpu-demo.yaml")
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=5)
+    args = parser.parse_args()
+    cfg = load(TrainConfig, args.config)
+    cfg = replace(cfg, deepspeed=replace(cfg.deepspeed, gradient_accumulation=1, zero_stage=0))
+    init_distributed()
+    tokenizer = train_tokenizer(_training_texts(cfg), cfg.tokenizer.vocab_size, 4, cfg.tokenizer.min_frequency)
+    data = batches(cfg, tokenizer, args.warmup + args.steps)
+    print(f"{args.steps} timed micro-batches of {cfg.deepspeed.micro_batch_size} pairs, {torch.get_num_threads()} threads")
+    plain = plain_loop(cfg, tokenizer, data, args.warmup)
+    print(f"plain PyTorch AdamW fp32:   {plain:8.0f} tokens/s")
+    rates = {}
+    for precision in ("fp32", "bf16"):
+        c = replace(cfg, deepspeed=replace(cfg.deepspeed, precision=precision))
+        rates[precision] = deepspeed_loop(c, tokenizer, data, args.warmup)
+        print(f"DeepSpeed engine {precision}:      {rates[precision]:8.0f} tokens/s = {rates[precision] / plain:.2f}x the plain loop")
+    print(f"bf16 / fp32 (DeepSpeed): {rates['bf16'] / rates['fp32']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
