@@ -7,6 +7,14 @@ from model.config import ModelConfig
 
 def hf_config(cfg: ModelConfig, vocab_size: int, pad_id: int, eos_id: int):
     """The transformers config of `cfg` for a vocabulary of `vocab_size` tokens."""
+    if cfg.arch == "gpt2":
+        from transformers import GPT2Config
+
+        return GPT2Config(
+            vocab_size=vocab_size, n_embd=cfg.d_model, n_layer=cfg.layers, n_head=cfg.heads, n_inner=cfg.d_ff,
+            n_positions=cfg.max_positions, resid_pdrop=cfg.dropout, embd_pdrop=cfg.dropout, attn_pdrop=cfg.dropout,
+            bos_token_id=eos_id, eos_token_id=eos_id, pad_token_id=pad_id,
+        )
     if cfg.arch == "t5":
         from transformers import T5Config
 
@@ -27,16 +35,20 @@ def hf_config(cfg: ModelConfig, vocab_size: int, pad_id: int, eos_id: int):
     )
 
 
-def build_model(cfg: ModelConfig, tokenizer):
-    """A seq2seq model for `tokenizer`: `cfg.init_from` loaded, else random weights of `cfg`'s sizes."""
-    from transformers import AutoModelForSeq2SeqLM
+def auto_class(causal: bool):
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
+    return AutoModelForCausalLM if causal else AutoModelForSeq2SeqLM
+
+
+def build_model(cfg: ModelConfig, tokenizer):
+    """A model for `tokenizer`: `cfg.init_from` loaded, else random weights of `cfg`'s sizes."""
     if cfg.init_from:
-        model = AutoModelForSeq2SeqLM.from_pretrained(cfg.init_from)
+        model = auto_class(cfg.causal).from_pretrained(cfg.init_from)
         if model.get_input_embeddings().num_embeddings < len(tokenizer):
             model.resize_token_embeddings(len(tokenizer))
         return model
-    return AutoModelForSeq2SeqLM.from_config(
+    return auto_class(cfg.causal).from_config(
         hf_config(cfg, len(tokenizer), tokenizer.pad_token_id, tokenizer.eos_token_id)
     )
 
@@ -44,8 +56,7 @@ def build_model(cfg: ModelConfig, tokenizer):
 def parameter_count(cfg: ModelConfig, vocab_size: int) -> int:
     """Parameters of `cfg` at `vocab_size`, counted on the meta device: nothing is allocated."""
     import torch
-    from transformers import AutoModelForSeq2SeqLM
 
     with torch.device("meta"):
-        model = AutoModelForSeq2SeqLM.from_config(hf_config(cfg, vocab_size, 0, 1))
+        model = auto_class(cfg.causal).from_config(hf_config(cfg, vocab_size, 0, 1))
     return sum(p.numel() for p in model.parameters())

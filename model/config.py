@@ -1,4 +1,7 @@
-"""The model's config: an HF encoder-decoder (T5 or BART style) by its sizes, or a checkpoint to start from."""
+"""The model's config: an HF encoder-decoder (T5 or BART style) by its sizes, or a checkpoint to start from.
+
+`gpt2` builds a decoder-only model instead: the autoregressive baseline and the judge of evaluation.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +11,18 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class ModelConfig:
-    arch: Literal["t5", "bart"] = "t5"
+    arch: Literal["t5", "bart", "gpt2"] = "t5"
     d_model: int = 256
-    layers: int = 4  # encoder layers; the decoder has as many
+    layers: int = 4  # encoder layers; the decoder has as many (gpt2: its layers)
     heads: int = 4
     d_ff: int = 1024
     dropout: float = 0.1
-    max_positions: int = 512  # BART's learned positions; T5's relative positions need none
+    max_positions: int = 512  # BART's and GPT-2's learned positions; T5's relative positions need none
     init_from: str | None = None  # an HF model folder to start from instead of random weights
+
+    @property
+    def causal(self) -> bool:
+        return self.arch == "gpt2"
 
     def validate(self) -> None:
         if self.d_model % self.heads:

@@ -35,8 +35,48 @@ def _print_text(trajectories: list[list[str]], tree: int) -> None:
         print(f"\n{t[-1]}\n")
 
 
+def eval_main(argv: list[str]) -> int:
+    from pathlib import Path
+
+    from sample.evaluate import EvalSettings, run as run_eval, table
+
+    p = argparse.ArgumentParser(prog="sample eval", description="Evaluate models side by side on held-out ladders.")
+    p.add_argument("--models", nargs="+", required=True, help="export or run folders: the ladder model and baselines")
+    p.add_argument("--judge", required=True, help="a text LM trained with data.task: text (configs/judge.yaml)")
+    p.add_argument("--data", default="ladders/default-L4", help="a datagen build folder (default ladders/default-L4)")
+    p.add_argument("--split", default="val", choices=["train", "val"])
+    p.add_argument("--seeds", type=int, default=8, help="held-out top rungs to expand")
+    p.add_argument("--num", type=int, default=4, help="samples per seed")
+    p.add_argument("--temperatures", type=float, nargs="+", default=[0.7, 1.0, 1.3])
+    p.add_argument("--top-p", type=float, default=0.95)
+    p.add_argument("--rng-seed", type=int, default=0)
+    p.add_argument("--max-new-tokens", type=int, help="length limit of every step (default: per step, from training)")
+    p.add_argument("--device", default=None)
+    p.add_argument("--out", default="eval", help="folder for eval.json and eval.png")
+    args = p.parse_args(argv)
+    import torch
+
+    from train.data import DataError
+
+    settings = EvalSettings(models=args.models, judge=args.judge, data=args.data, split=args.split, seeds=args.seeds,
+                            num=args.num, temperatures=args.temperatures, top_p=args.top_p, rng_seed=args.rng_seed,
+                            max_new_tokens=args.max_new_tokens,
+                            device=args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    try:
+        result = run_eval(settings, Path(args.out))
+    except (SampleError, DataError, ValueError) as e:
+        print(f"sample eval: error: {e}", file=sys.stderr)
+        return 2
+    print(table(result))
+    print(f"\n{args.out}/eval.json  {args.out}/eval.png")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="sample", description=__doc__)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["eval"]:
+        return eval_main(argv[1:])
+    p = argparse.ArgumentParser(prog="sample", description=__doc__, epilog="sample eval --help: evaluation")
     p.add_argument("--seed", required=True, help="the seed word (or words): the top rung")
     p.add_argument("--steps", type=int, default=None, help="expansion steps (default: the model's levels)")
     p.add_argument("--model", help="an export folder or run folder (default: the newest run in runs/)")
@@ -74,8 +114,10 @@ def run(args) -> int:
     rng_seed = args.rng_seed if args.rng_seed is not None else secrets.randbelow(2**31)
     torch.manual_seed(rng_seed)
     decoding = Decoding(args.temperature, args.top_p, args.top_k, args.max_new_tokens)
+    if settings.get("task", "ladder") == "text":
+        raise ValueError(f"{folder} is a judge model of text alone: it expands no seed")
     trajectories = expand(model, tokenizer, args.seed, steps, args.num, args.tree, decoding,
-                          settings["max_new_tokens_by_step"])
+                          settings["max_new_tokens_by_step"], oneshot=settings.get("task") == "oneshot")
     if args.json:
         settings_out = {"seed": args.seed, "steps": steps, "num": args.num, "tree": args.tree, "rng_seed": rng_seed,
                         "model": str(folder), "device": device, **decoding.__dict__}

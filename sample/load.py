@@ -30,12 +30,16 @@ def resolve(model: str | None, runs: Path = Path("runs")) -> Path:
 
 def load(folder: Path, device: str):
     """(model, tokenizer, ladder settings) from an export folder; a clear SampleError if it is broken."""
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+    from transformers import AutoTokenizer
+
+    from model.build import auto_class
 
     settings = json.loads((folder / "ladder.json").read_text(encoding="utf-8"))
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
-        model = AutoModelForSeq2SeqLM.from_pretrained(str(folder)).to(device).eval()
+        model = auto_class(settings.get("causal", False)).from_pretrained(str(folder)).to(device).eval()
+        if settings.get("causal"):
+            tokenizer.padding_side = "left"  # a decoder-only model continues from the right end of its prompt
     except Exception as e:  # transformers and safetensors raise many kinds for a damaged folder
         raise SampleError(f"{folder}: cannot load the model ({type(e).__name__}: {e})") from e
     return model, tokenizer, settings

@@ -13,7 +13,8 @@ from train.config import TrainConfig
 from train.dist import deepspeed_config, lr_lambda
 
 CONFIGS = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
-EXPECTED_PARAMS = {"tiny": (1e4, 1e6), "cpu-demo": (1e6, 2e7), "small": (3e7, 2e8), "base": (1e8, 6e8), "xl": (1e9, 1e10)}
+EXPECTED_PARAMS = {"tiny": (1e4, 1e6), "cpu-demo": (1e6, 2e7), "small": (3e7, 2e8), "base": (1e8, 6e8), "xl": (1e9, 1e10),
+                   "oneshot": (1e6, 2e7), "ar": (1e6, 2e7), "judge": (1e6, 2e7)}
 
 
 def test_every_config_is_checked():
@@ -40,3 +41,18 @@ def test_config_parses_and_builds(path):
 def test_cpu_demo_reads_the_bare_datagen_output():
     cfg = load(TrainConfig, Path(__file__).parents[1] / "configs" / "cpu-demo.yaml")
     assert cfg.data.path == BuildConfig(ladder=BuildConfig().ladder).out_dir == "ladders/default-L4"
+
+
+def test_evaluation_baselines_match_cpu_demo_and_the_judge_is_larger():
+    def params(name):
+        cfg = load(TrainConfig, Path(__file__).parents[1] / "configs" / f"{name}.yaml")
+        return cfg, parameter_count(cfg.model, cfg.tokenizer.vocab_size)
+
+    demo, n_demo = params("cpu-demo")
+    for name, task, arch in (("oneshot", "oneshot", "t5"), ("ar", "oneshot", "gpt2")):
+        cfg, n = params(name)
+        assert (cfg.data.task, cfg.model.arch) == (task, arch)
+        assert abs(n - n_demo) / n_demo < 0.05, f"{name}: {n} parameters against {n_demo}"
+        assert cfg.tokenizer == demo.tokenizer and cfg.data.path == demo.data.path
+    judge, n_judge = params("judge")
+    assert judge.data.task == "text" and n_judge > 1.1 * n_demo

@@ -19,6 +19,11 @@ EPS_GRID = np.array([0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9])
 
 def copy_loss(pairs_by_step: dict[int, list[Pair]], tokenizer, max_source: int, max_target: int) -> dict[int, float]:
     """Per step, the baseline's mean loss in nats per target token, at its best eps."""
+    return {k: total / tokens for k, (total, tokens) in copy_totals(pairs_by_step, tokenizer, max_source, max_target).items()}
+
+
+def copy_totals(pairs_by_step: dict[int, list[Pair]], tokenizer, max_source: int, max_target: int) -> dict[int, tuple[float, int]]:
+    """Per step, (the baseline's loss summed over target tokens in nats, target tokens), at its best eps."""
     out = {}
     vocab = len(tokenizer)
     for step, pairs in pairs_by_step.items():
@@ -27,8 +32,8 @@ def copy_loss(pairs_by_step: dict[int, list[Pair]], tokenizer, max_source: int, 
             src = tokenizer(source(p.source, p.step), max_length=max_source, truncation=True)["input_ids"][1:]
             tgt = tokenizer(p.target, max_length=max_target, truncation=True)["input_ids"]
             counts = Counter(src)
-            shares.extend(counts[t] / len(src) for t in tgt)
+            shares.extend(counts[t] / max(len(src), 1) for t in tgt)
         shares_arr = np.asarray(shares)[None, :]  # (1, tokens)
-        losses = -np.log((1 - EPS_GRID[:, None]) * shares_arr + EPS_GRID[:, None] / vocab).mean(axis=1)
-        out[step] = float(losses.min())
+        losses = -np.log((1 - EPS_GRID[:, None]) * shares_arr + EPS_GRID[:, None] / vocab).sum(axis=1)
+        out[step] = (float(losses.min()), len(shares))
     return out

@@ -11,6 +11,8 @@ from model.config import ModelConfig
 @dataclass(frozen=True)
 class DataConfig:
     path: str = "ladders/default-L4"  # a folder written by `datagen build`
+    # ladder: every step (rung k -> k-1); oneshot: top rung -> rung 0 only; text: rung 0 alone (a judge LM)
+    task: Literal["ladder", "oneshot", "text"] = "ladder"
     max_source_tokens: int = 256
     max_target_tokens: int = 256
     step_weights: list[float] = field(default_factory=list)  # per step 1..L, share of its pairs drawn; [] = all

@@ -21,7 +21,8 @@ def length_limits(val: dict, tokenizer) -> dict[str, int]:
             for k, bs in val.items()}
 
 
-def export(engine, tokenizer, run: Path, settings: dict, limits: dict[str, int], rank: int) -> Path:
+def export(engine, tokenizer, run: Path, settings: dict, limits: dict[str, int], task: str, rank: int,
+           max_tokens: tuple[int, int] = (512, 512)) -> Path:
     import deepspeed
     import torch
     import torch.distributed as dist
@@ -41,9 +42,13 @@ def export(engine, tokenizer, run: Path, settings: dict, limits: dict[str, int],
         tokenizer.save_pretrained(str(tmp))
         ladder = settings["config"]["ladder"]
         info = {
+            "task": task,  # ladder: one step at a time; oneshot: top rung to text at once; text: a judge
+            "causal": not module.config.is_encoder_decoder,
             "levels": ladder["levels"],
             "markers": {str(k): marker(k) for k in range(1, ladder["levels"] + 1)},
             "max_new_tokens_by_step": limits,
+            "max_source_tokens": max_tokens[0],  # what it was trained on
+            "max_target_tokens": max_tokens[1],
             "ladder": ladder,
             "max_words": settings["config"]["max_words"],
             "data": settings["config"]["out"],

@@ -38,11 +38,16 @@ def token_losses(logits, labels):
 
 
 def forward(engine, batch: dict):
-    """(mean loss over the batch's target tokens, {step: (loss sum, tokens)}) for one micro-batch."""
-    out = engine(input_ids=batch["input_ids"].to(engine.device), attention_mask=batch["attention_mask"].to(engine.device),
-                 labels=batch["labels"].to(engine.device))
+    """(mean loss over the batch's target tokens, {step: (loss sum, tokens)}) for one micro-batch.
+
+    `engine` is a DeepSpeed engine, or a plain transformers model (evaluation)."""
+    inputs = {k: batch[k].to(engine.device) for k in ("input_ids", "attention_mask")}
     labels = batch["labels"].to(engine.device)
-    per_token = token_losses(out.logits, labels)  # (B, T)
+    if getattr(engine, "module", engine).config.is_encoder_decoder:
+        logits = engine(**inputs, labels=labels).logits  # (B, T, V): the decoder is fed the shifted labels
+    else:
+        logits, labels = engine(**inputs).logits[:, :-1], labels[:, 1:]  # token t predicts token t + 1
+    per_token = token_losses(logits, labels)  # (B, T)
     mask = labels != -100
     per_example, counts = per_token.detach().sum(dim=1), mask.sum(dim=1)  # (B,), (B,)
     sums = {}
@@ -64,7 +69,8 @@ def evaluate(engine, val: dict, tokenizer, cfg: TrainConfig) -> dict[str, float]
         for k, batches in val.items():
             loss, n = 0.0, 0
             for b in batches:
-                _, sums = forward(engine, collate(b, tokenizer, cfg.data.max_source_tokens, cfg.data.max_target_tokens))
+                _, sums = forward(engine, collate(b, tokenizer, cfg.data.max_source_tokens, cfg.data.max_target_tokens,
+                                                  cfg.model.causal))
                 loss, n = loss + sums[k][0], n + sums[k][1]
             out[str(k)] = loss / max(n, 1)
     engine.train()
@@ -101,8 +107,8 @@ def launch(cfg: TrainConfig, run: Path) -> dict:
     window = Window(**state["window"])
     gas = cfg.deepspeed.gradient_accumulation
     batches = train_batches(shards(cfg.data.path, "train"), cfg.deepspeed.micro_batch_size, cfg.data.step_weights,
-                            cfg.data.shuffle_buffer, cfg.seed, rank, world, skip=state["micro_batches"])
-    val = val_batches(shards(cfg.data.path, "val"), cfg.deepspeed.micro_batch_size, cfg.eval.max_batches)
+                            cfg.data.shuffle_buffer, cfg.seed, rank, world, skip=state["micro_batches"], task=cfg.data.task)
+    val = val_batches(shards(cfg.data.path, "val"), cfg.deepspeed.micro_batch_size, cfg.eval.max_batches, cfg.data.task)
     baseline = {str(k): v for k, v in copy_loss({k: [p for b in bs for p in b] for k, bs in val.items()}, tokenizer,
                                                 cfg.data.max_source_tokens, cfg.data.max_target_tokens).items()}
     metrics = report.Metrics(run / "metrics.jsonl", rank, state["step"])
@@ -112,7 +118,8 @@ def launch(cfg: TrainConfig, run: Path) -> dict:
     while state["step"] < cfg.schedule.max_steps:
         start = time.perf_counter()
         for _ in range(gas):
-            batch = collate(next(batches), tokenizer, cfg.data.max_source_tokens, cfg.data.max_target_tokens)
+            batch = collate(next(batches), tokenizer, cfg.data.max_source_tokens, cfg.data.max_target_tokens,
+                            cfg.model.causal)
             loss, sums = forward(engine, batch)
             engine.backward(loss)
             engine.step()
@@ -133,7 +140,8 @@ def launch(cfg: TrainConfig, run: Path) -> dict:
             state["window"] = window.__dict__
             checkpoint.save(engine, run, step, state, rank, cfg.checkpoint.keep)
     bar.close()
-    export.export(engine, tokenizer, run, settings, export.length_limits(val, tokenizer), rank)
+    export.export(engine, tokenizer, run, settings, export.length_limits(val, tokenizer), cfg.data.task, rank,
+                  (cfg.data.max_source_tokens, cfg.data.max_target_tokens))
     if rank == 0:
         report.plot(run)
     dist.barrier()

@@ -21,11 +21,13 @@ class Metrics:
     """metrics.jsonl of a run. A resumed run first drops the records after its checkpoint: it writes them again."""
 
     def __init__(self, path: Path, rank: int, resumed_step: int):
-        self.path, self.rank = path, rank
-        if rank == 0 and path.exists():
+        self.path, self.rank, self.tokens_seen = path, rank, 0
+        if path.exists():  # every rank reads where the count of tokens stood; rank 0 rewrites the file
             kept = [line for line in path.read_text(encoding="utf-8").splitlines()
                     if json.loads(line)["step"] <= resumed_step]
-            path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+            self.tokens_seen = max([json.loads(line).get("tokens_seen", 0) for line in kept] or [0])
+            if rank == 0:
+                path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
     def _write(self, record: dict) -> None:
         if self.rank == 0:
@@ -33,14 +35,15 @@ class Metrics:
                 f.write(json.dumps(record) + "\n")
 
     def train_line(self, step: int, window, lr: float, levels: int, elapsed: float, max_steps: int, bar) -> dict:
-        keys = [str(k) for k in range(1, levels + 1)]  # every rank sends every step, in one order
+        keys = [str(k) for k in range(0, levels + 1)]  # every rank sends every step (0: text alone), in one order
         sums = _reduce([window.loss, window.tokens, window.seen] +
                        [v for k in keys for v in window.by_step.get(k, [0.0, 0])])
         loss, tokens, seen = sums[0] / max(sums[1], 1), sums[1], sums[2]
         by_step = {k: sums[3 + 2 * i] / sums[4 + 2 * i] for i, k in enumerate(keys) if sums[4 + 2 * i]}
+        self.tokens_seen += int(seen)
         record = {"step": step, "loss": loss, "loss_by_step": by_step, "lr": lr,
-                  "tokens_per_s": seen / max(window.seconds, 1e-9), "target_tokens": tokens, "elapsed_s": elapsed,
-                  "time": time.time()}
+                  "tokens_per_s": seen / max(window.seconds, 1e-9), "target_tokens": tokens,
+                  "tokens_seen": self.tokens_seen, "elapsed_s": elapsed, "time": time.time()}
         self._write(record)
         left = elapsed / step * (max_steps - step)
         steps = " ".join(f"{k}:{v:.3f}" for k, v in by_step.items())

@@ -1,0 +1,63 @@
+"""Metrics of evaluation, as plain functions of texts (hand-checkable in tests/test_metrics.py).
+
+Words are those of the ladder contract (compressors.text), folded to lower case.
+"""
+
+from __future__ import annotations
+
+import math
+
+from compressors import text as T
+
+
+def _words(text: str) -> list[str]:
+    return [T.fold(w) for w in T.words(text)]
+
+
+def ngrams(words: list[str], n: int) -> list[tuple[str, ...]]:
+    return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+
+
+def distinct_n(texts: list[str], n: int) -> float | None:
+    """Distinct n-grams over all n-grams of the texts pooled (Li et al. 2016); None when there are none."""
+    grams = [g for t in texts for g in ngrams(_words(t), n)]
+    return len(set(grams)) / len(grams) if grams else None
+
+
+def self_bleu(texts: list[str]) -> float | None:
+    """Mean sentence BLEU (sacrebleu, 0-100) of each text against the others (Zhu et al. 2018): high
+    when the samples of one seed repeat each other. None for fewer than two texts."""
+    from sacrebleu.metrics import BLEU
+
+    if len(texts) < 2:
+        return None
+    bleu = BLEU(effective_order=True)
+    scores = [bleu.sentence_score(t, texts[:i] + texts[i + 1 :]).score for i, t in enumerate(texts)]
+    return sum(scores) / len(scores)
+
+
+def coverage(trajectory: list[str]) -> list[float | None]:
+    """For each rung above the final text (seed first), the share of its distinct words found in the final text."""
+    final = set(_words(trajectory[-1]))
+    out = []
+    for rung in trajectory[:-1]:
+        words = set(_words(rung))
+        out.append(len(words & final) / len(words) if words else None)
+    return out
+
+
+def bits_per_byte(nats: float, text_bytes: int) -> float:
+    """A loss summed over a text's tokens, in nats, as bits per UTF-8 byte of that text (tokenizer-free)."""
+    return nats / math.log(2) / max(text_bytes, 1)
+
+
+def chrf(hypotheses: list[str], references: list[str]) -> float:
+    """Corpus chrF (sacrebleu, 0-100) of hypotheses against one reference each."""
+    from sacrebleu.metrics import CHRF
+
+    return CHRF().corpus_score(hypotheses, [references]).score
+
+
+def mean(values: list[float | None]) -> float | None:
+    kept = [v for v in values if v is not None]
+    return sum(kept) / len(kept) if kept else None

@@ -1,0 +1,92 @@
+"""`sample eval` end to end on tiny models: the ladder model, both baselines and a judge, all trained here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BIN, datagen
+
+TINY = str(Path(__file__).parents[1] / "configs" / "tiny.yaml")
+KINDS = {
+    "ladder": [],
+    "oneshot": ["--set", "data.task=oneshot"],
+    "ar": ["--set", "data.task=oneshot", "--set", "model.arch=gpt2", "--set", "model.layers=2"],
+    "judge": ["--set", "data.task=text", "--set", "model.arch=gpt2", "--set", "model.layers=2"],
+}
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory, small_corpus):
+    base = tmp_path_factory.mktemp("eval")
+    ladders = base / "l3"
+    datagen("build", "--input", str(small_corpus), "--out", str(ladders), "--levels", "3", "--variants", "2",
+            "--max-words", "128", "--val-fraction", "0.2", "--workers", "1")
+    for name, extra in KINDS.items():
+        subprocess.run([str(BIN / "train"), "launch", TINY, "--out", str(base / name), "--set", f"data.path={ladders}",
+                        *extra], check=True, capture_output=True)
+    out = base / "report"
+    proc = subprocess.run(
+        [str(BIN / "sample"), "eval", "--models", *(str(base / n) for n in ("ladder", "oneshot", "ar")),
+         "--judge", str(base / "judge"), "--data", str(ladders), "--seeds", "2", "--num", "2",
+         "--temperatures", "0.7", "1.0", "--max-new-tokens", "24", "--out", str(out)],
+        capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return base, out, proc.stdout
+
+
+def test_eval_writes_json_and_plot(evaluated):
+    _, out, _ = evaluated
+    result = json.loads((out / "eval.json").read_text())
+    assert (out / "eval.png").stat().st_size > 1000
+    assert [m["name"] for m in result["models"]] == ["ladder", "oneshot", "ar"]
+    ladder, oneshot, ar = result["models"]
+    assert set(ladder["teacher_forced"]) == {"1", "2", "3"} and set(oneshot["teacher_forced"]) == {"3"}
+    assert ar["causal"] and not ladder["causal"]
+    for m in result["models"]:
+        assert set(m["chains"]) == {"0.7", "1.0"}
+        for c in m["chains"].values():
+            assert 0 <= c["distinct_1"] <= 1 and c["judge_loss"] > 0 and 0 <= c["seed_coverage"] <= 1
+        assert m["training_tokens"] > 0 and m["parameters"] > 0
+    assert len(ladder["chains"]["1.0"]["example"]) == 4 and len(ar["chains"]["1.0"]["example"]) == 2
+    assert len(result["seeds"]) == 2
+
+
+def test_table_agrees_with_json(evaluated):
+    _, out, stdout = evaluated
+    result = json.loads((out / "eval.json").read_text())
+    rows = [line.split() for line in stdout.splitlines()]
+    for m in result["models"]:
+        for k, v in m["teacher_forced"].items():
+            row = next(r for r in rows if r[:1] == [m["name"]] and "→" in r[1] and r[1].startswith(k))
+            assert float(row[2]) == pytest.approx(v["loss"], abs=1e-3)
+            assert float(row[3]) == pytest.approx(v["copy_loss"], abs=1e-3)
+            assert float(row[6]) == pytest.approx(m["chrf_by_step"][k], abs=0.1)
+        for t, c in m["chains"].items():
+            row = next(r for r in rows if r[:2] == [m["name"], t])
+            assert float(row[3]) == pytest.approx(c["distinct_2"], abs=1e-3)
+            assert float(row[8]) == pytest.approx(c["judge_loss"], abs=1e-3)
+
+
+def test_same_rng_seed_same_result(evaluated, tmp_path):
+    base, out, _ = evaluated
+    again = subprocess.run(
+        [str(BIN / "sample"), "eval", "--models", str(base / "ladder"), "--judge", str(base / "judge"),
+         "--data", str(json.loads((out / "eval.json").read_text())["settings"]["data"]), "--seeds", "2", "--num", "2",
+         "--temperatures", "0.7", "1.0", "--max-new-tokens", "24", "--out", str(tmp_path)], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-2000:]
+    first = json.loads((out / "eval.json").read_text())["models"][0]
+    assert json.loads((tmp_path / "eval.json").read_text())["models"][0]["chains"] == first["chains"]
+
+
+def test_judge_must_be_a_text_model(evaluated, tmp_path):
+    base, out, _ = evaluated
+    data = json.loads((out / "eval.json").read_text())["settings"]["data"]
+    proc = subprocess.run([str(BIN / "sample"), "eval", "--models", str(base / "ladder"), "--judge", str(base / "ar"),
+                           "--data", data, "--out", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "judge must be a language model of text" in proc.stderr
