@@ -21,7 +21,7 @@ from textladder.config import load
 from train.config import TrainConfig
 from train.data import collate, shards, train_batches
 from train.dist import deepspeed_config, init_distributed
-from train.loop import forward, token_losses
+from train.loop import forward, token_losses, tokens_in
 from train.prepare import _training_texts
 
 
@@ -29,10 +29,6 @@ def batches(cfg: TrainConfig, tokenizer, n: int) -> list[dict]:
     stream = train_batches(shards(cfg.data.path, "train"), cfg.deepspeed.micro_batch_size, cfg.data.step_weights,
                            cfg.data.shuffle_buffer, cfg.seed)
     return [collate(b, tokenizer, cfg.data.max_source_tokens, cfg.data.max_target_tokens) for b in itertools.islice(stream, n)]
-
-
-def tokens(batch: dict) -> int:
-    return int(batch["attention_mask"].sum() + (batch["labels"] != -100).sum())
 
 
 def plain_loop(cfg: TrainConfig, tokenizer, data: list[dict], warmup: int) -> float:
@@ -52,7 +48,7 @@ def plain_loop(cfg: TrainConfig, tokenizer, data: list[dict], warmup: int) -> fl
         opt.step()
         opt.zero_grad(set_to_none=True)
         if i >= warmup:
-            seen += tokens(b)
+            seen += tokens_in(b, causal=False)
     return seen / (time.perf_counter() - start)
 
 
@@ -69,7 +65,7 @@ def deepspeed_loop(cfg: TrainConfig, tokenizer, data: list[dict], warmup: int) -
         engine.backward(loss)
         engine.step()
         if i >= warmup:
-            seen += tokens(b)
+            seen += tokens_in(b, causal=False)
     rate = seen / (time.perf_counter() - start)
     engine.destroy()
     return rate

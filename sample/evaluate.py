@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sample import metrics as M
-from sample.expand import Decoding, expand, step_once
+from sample.expand import Decoding, expand_seeds, step_once
 from sample.load import load, resolve
 
 
@@ -136,8 +136,8 @@ def evaluate_model(path: str, s: EvalSettings, val_files, seeds: list[str], judg
     for temperature in s.temperatures:
         torch.manual_seed(s.rng_seed)
         decoding = Decoding(temperature, s.top_p, max_new_tokens=s.max_new_tokens)
-        per_seed = [expand(model, tok, seed, levels, num=s.num, decoding=decoding,
-                           limits=info["max_new_tokens_by_step"], oneshot=task == "oneshot") for seed in seeds]
+        per_seed = expand_seeds(model, tok, seeds, levels, num=s.num, decoding=decoding,
+                                limits=info["max_new_tokens_by_step"], oneshot=task == "oneshot")
         result["chains"][str(temperature)] = chain_metrics(per_seed, *judge)
         bar.update(1)
     return result
@@ -197,7 +197,7 @@ def table(result: dict) -> str:
             lines.append(f"{m['name']:<12}{t:>5}{_f(c['distinct_1']):>8}{_f(c['distinct_2']):>8}{_f(c['distinct_4']):>8}"
                          f"{_f(c['self_bleu'], 1):>9}{_f(c['seed_coverage'], 2):>10}{_f(c['length_words'], 0):>7}"
                          f"{_f(c['judge_loss']):>8}{m['parameters'] / 1e6:>8.2f}M"
-                         f"{_f(m['training_tokens'] and m['training_tokens'] / 1e6, 2):>9}M")
+                         f"{(_f(m['training_tokens'] / 1e6, 2) + 'M') if m['training_tokens'] else '-':>10}")
     return "\n".join(lines)
 
 

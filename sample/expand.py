@@ -59,12 +59,20 @@ def expand(model, tokenizer, seed: str, steps: int, num: int = 1, tree: int = 1,
     """Trajectories from `seed` (taken as rung `steps`) down to rung 0: each a list of steps + 1 rungs,
     seed first and final text last. `num` independent samples, each branching `tree` ways per step.
     A one-shot model (or the autoregressive baseline) writes rung 0 in one step: [seed, text]."""
-    seed = " ".join(seed.split())
-    if not seed:
+    return expand_seeds(model, tokenizer, [seed], steps, num, tree, decoding, limits, oneshot)[0]
+
+
+def expand_seeds(model, tokenizer, seeds: list[str], steps: int, num: int = 1, tree: int = 1,
+                 decoding: Decoding = Decoding(), limits: dict[str, int] | None = None,
+                 oneshot: bool = False) -> list[list[list[str]]]:
+    """`expand` for several seeds at once, all in one batch per step: the trajectories of each seed."""
+    seeds = [" ".join(s.split()) for s in seeds]
+    if not all(seeds):
         raise ValueError("the seed is empty")
-    trajectories = [[seed] for _ in range(num)]
+    trajectories = [[seed] for seed in seeds for _ in range(num)]
     for k in ([steps] if oneshot else range(steps, 0, -1)):
         limit = decoding.max_new_tokens or (limits or {}).get(str(k), 256)
         texts = step_once(model, tokenizer, [t[-1] for t in trajectories], k, decoding, limit, tree)
         trajectories = [t + [texts[i * tree + b]] for i, t in enumerate(trajectories) for b in range(tree)]
-    return trajectories
+    per_seed = len(trajectories) // len(seeds)
+    return [trajectories[i * per_seed : (i + 1) * per_seed] for i in range(len(seeds))]

@@ -57,6 +57,12 @@ def forward(engine, batch: dict):
     return per_token.sum() / mask.sum(), sums
 
 
+def tokens_in(batch: dict, causal: bool) -> int:
+    """Tokens a micro-batch feeds the model: source and target, or a decoder-only model's one sequence."""
+    fed = int(batch["attention_mask"].sum())
+    return fed if causal else fed + int((batch["labels"] != -100).sum())
+
+
 def evaluate(engine, val: dict, tokenizer, cfg: TrainConfig) -> dict[str, float]:
     """Mean validation loss (nats per target token) of each step of the ladder."""
     import torch
@@ -124,7 +130,7 @@ def launch(cfg: TrainConfig, run: Path) -> dict:
             engine.backward(loss)
             engine.step()
             state["micro_batches"] += 1
-            window.add(sums, int(batch["attention_mask"].sum() + (batch["labels"] != -100).sum()))
+            window.add(sums, tokens_in(batch, cfg.model.causal))
         state["step"] += 1
         window.seconds += time.perf_counter() - start
         bar.update(1)

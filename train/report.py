@@ -110,9 +110,13 @@ def summary(run: Path) -> str:
     if val:
         lines.append(f"validation at step {val[-1]['step']} (nats per target token):")
         lines.append("  step          model    copy-the-input")
+        import yaml
+
+        task = (yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")) or {}).get("data", {}).get("task")
         for k, v in val[-1]["val_loss_by_step"].items():
             copy = val[-1]["copy_baseline_by_step"][k]
-            lines.append(f"  rung {k} -> {int(k) - 1}  {v:7.4f}  {copy:7.4f}  {'beats copying' if v < copy else 'WORSE than copying'}")
+            below = 0 if task == "oneshot" else max(int(k) - 1, 0)
+            lines.append(f"  rung {k} -> {below}  {v:7.4f}  {copy:7.4f}  {'beats copying' if v < copy else 'WORSE than copying'}")
     for name in ("loss_curve.png", "export"):
         if (run / name).exists():
             lines.append(f"{name}: {run / name}")
