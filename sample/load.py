@@ -13,7 +13,9 @@ class SampleError(ValueError):
 def resolve(model: str | None, runs: Path = Path("runs")) -> Path:
     """The export folder to sample from: `model` itself, `model`/export, or the newest run's export."""
     if model is None:
-        exports = sorted(runs.glob("*/export/ladder.json"), key=lambda p: p.stat().st_mtime)
+        exports = sorted((p for p in runs.glob("*/export/ladder.json")
+                          if json.loads(p.read_text(encoding="utf-8")).get("task") != "text"),  # judges expand nothing
+                         key=lambda p: p.stat().st_mtime)
         if not exports:
             raise SampleError(f"no trained model in {runs}/: train one with `train launch configs/cpu-demo.yaml` "
                               "(after `datagen build --levels 4`), or pass --model DIR")

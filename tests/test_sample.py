@@ -93,6 +93,10 @@ def test_export_works_without_its_run_folder(run, tmp_path):
 def test_default_model_is_the_newest_run(run, tmp_path):
     (tmp_path / "runs").mkdir()
     shutil.copytree(run / "export", tmp_path / "runs" / "a" / "export")
+    judge = tmp_path / "runs" / "b" / "export"  # newer, but a judge of text: never the default
+    shutil.copytree(run / "export", judge)
+    info = json.loads((judge / "ladder.json").read_text())
+    (judge / "ladder.json").write_text(json.dumps({**info, "task": "text"}))
     out = sample("--seed", "Emma", "--steps", "1", "--json", "--max-new-tokens", "5", cwd=tmp_path)
     assert json.loads(out.stdout)["settings"]["model"].endswith("a/export")
     empty = tmp_path / "empty"
