@@ -92,7 +92,7 @@ def chain_metrics(per_seed: list[list[list[str]]], judge, jtok, jlimits: tuple[i
         "self_bleu": M.mean([M.self_bleu(fs) for fs in finals]),
         "seed_coverage": M.mean([c[0] for c in cover]),
         "coverage_by_rung": [M.mean([c[i] for c in cover]) for i in range(depth)],
-        "length_words": M.mean([float(len(M._words(f))) for fs in finals for f in fs]),
+        "length_words": M.mean([float(len(M.words(f))) for fs in finals for f in fs]),
         "judge_loss": loss,
         "judge_bits_per_byte": bpb,
         "example": per_seed[0][0],

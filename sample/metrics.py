@@ -10,7 +10,7 @@ import math
 from compressors import text as T
 
 
-def _words(text: str) -> list[str]:
+def words(text: str) -> list[str]:
     return [T.fold(w) for w in T.words(text)]
 
 
@@ -20,7 +20,7 @@ def ngrams(words: list[str], n: int) -> list[tuple[str, ...]]:
 
 def distinct_n(texts: list[str], n: int) -> float | None:
     """Distinct n-grams over all n-grams of the texts pooled (Li et al. 2016); None when there are none."""
-    grams = [g for t in texts for g in ngrams(_words(t), n)]
+    grams = [g for t in texts for g in ngrams(words(t), n)]
     return len(set(grams)) / len(grams) if grams else None
 
 
@@ -38,11 +38,11 @@ def self_bleu(texts: list[str]) -> float | None:
 
 def coverage(trajectory: list[str]) -> list[float | None]:
     """For each rung above the final text (seed first), the share of its distinct words found in the final text."""
-    final = set(_words(trajectory[-1]))
+    final = set(words(trajectory[-1]))
     out = []
     for rung in trajectory[:-1]:
-        words = set(_words(rung))
-        out.append(len(words & final) / len(words) if words else None)
+        vocab = set(words(rung))
+        out.append(len(vocab & final) / len(vocab) if vocab else None)
     return out
 
 

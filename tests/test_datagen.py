@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from compressors import LadderConfig, check
+from compressors import check
 from tests.conftest import datagen, rows
 
 ARGS = ["--levels", "3", "--variants", "2", "--max-words", "128"]

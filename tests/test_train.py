@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -100,7 +99,7 @@ def test_kill_and_resume_gives_identical_losses(tmp_path, ladders):
 
 def test_two_processes_through_the_launcher(tmp_path, ladders):
     run = tmp_path / "run"
-    proc = train(TINY, "--out", str(run), "--nproc", "2", "--set", f"data.path={ladders}",
+    train(TINY, "--out", str(run), "--nproc", "2", "--set", f"data.path={ladders}",
                  "--set", "deepspeed.zero_stage=2")
     seen = losses(run)
     assert [s for s, _ in seen] == [2, 4, 6, 8]
