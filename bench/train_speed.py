@@ -22,7 +22,7 @@ from train.config import TrainConfig
 from train.data import collate, shards, train_batches
 from train.dist import deepspeed_config, init_distributed
 from train.loop import forward, token_losses, tokens_in
-from train.prepare import _training_texts
+from train.prepare import training_texts
 
 
 def batches(cfg: TrainConfig, tokenizer, n: int) -> list[dict]:
@@ -80,7 +80,7 @@ def main() -> None:
     cfg = load(TrainConfig, args.config)
     cfg = replace(cfg, deepspeed=replace(cfg.deepspeed, gradient_accumulation=1, zero_stage=0))
     init_distributed()
-    tokenizer = train_tokenizer(_training_texts(cfg), cfg.tokenizer.vocab_size, 4, cfg.tokenizer.min_frequency)
+    tokenizer = train_tokenizer(training_texts(cfg), cfg.tokenizer.vocab_size, 4, cfg.tokenizer.min_frequency)
     data = batches(cfg, tokenizer, args.warmup + args.steps)
     print(f"{args.steps} timed micro-batches of {cfg.deepspeed.micro_batch_size} pairs, {torch.get_num_threads()} threads")
     plain = plain_loop(cfg, tokenizer, data, args.warmup)

@@ -56,7 +56,10 @@ def prepare_out(cfg: BuildConfig, force: bool) -> None:
     if force:
         for name in OURS:
             path = os.path.join(out, name)
-            shutil.rmtree(path) if os.path.isdir(path) else os.path.exists(path) and os.remove(path)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            elif os.path.exists(path):
+                os.remove(path)
     elif os.path.exists(record):
         with open(record, encoding="utf-8") as f:
             diff = first_difference(json.load(f), _output_settings(cfg))

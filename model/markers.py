@@ -20,3 +20,11 @@ def special_tokens(levels: int) -> list[str]:
 def source(rung: str, step: int) -> str:
     """The encoder input that asks for rung step - 1 from `rung` (rung `step`)."""
     return f"{marker(step)} {rung}"
+
+
+def prompt_ids(tokenizer, pair_source: str, step: int, max_source: int) -> list[int]:
+    """A decoder-only model's prompt: the end token as a start, then the marked seed rung (none for text)."""
+    ids = [tokenizer.eos_token_id]
+    if pair_source:
+        ids += tokenizer(source(pair_source, step), max_length=max_source, truncation=True)["input_ids"][:-1]
+    return ids

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model.markers import source
+from model.markers import prompt_ids, source
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,6 @@ def _inputs(model, tokenizer, rungs: list[str], step: int):
 
     if model.config.is_encoder_decoder:
         return tokenizer([source(r, step) for r in rungs], return_tensors="pt", padding=True)
-    from train.data import prompt_ids
-
     prompts = [prompt_ids(tokenizer, r, step, 10**6) for r in rungs]
     width = max(map(len, prompts))
     pad = tokenizer.pad_token_id

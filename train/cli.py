@@ -13,9 +13,9 @@ from textladder.config import ConfigError, load, parse_override
 
 def _launcher_command(args) -> list[str]:
     """The same command under the `deepspeed` launcher, which starts one process per slot."""
-    from train.dist import _free_port
+    from train.dist import free_port
 
-    cmd = [str(Path(sys.executable).parent / "deepspeed"), "--no_local_rank", "--master_port", str(_free_port())]
+    cmd = [str(Path(sys.executable).parent / "deepspeed"), "--no_local_rank", "--master_port", str(free_port())]
     cmd += ["--hostfile", args.hostfile] if args.hostfile else ["--num_gpus", str(args.nproc)]
     cmd += ["--module", "train.cli", "launch", args.config, "--out", str(args.out)]
     for item in args.set:

@@ -14,7 +14,7 @@ from typing import Iterator
 
 import numpy as np
 
-from model.markers import source
+from model.markers import prompt_ids, source
 
 
 class DataError(ValueError):
@@ -129,14 +129,6 @@ def collate(batch: list[Pair], tokenizer, max_source: int, max_target: int, caus
     labels = tgt["input_ids"].masked_fill(tgt["attention_mask"] == 0, -100)
     return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "labels": labels,
             "steps": torch.tensor([p.step for p in batch])}
-
-
-def prompt_ids(tokenizer, pair_source: str, step: int, max_source: int) -> list[int]:
-    """A decoder-only model's prompt: the end token as a start, then the marked seed rung (none for text)."""
-    ids = [tokenizer.eos_token_id]
-    if pair_source:
-        ids += tokenizer(source(pair_source, step), max_length=max_source, truncation=True)["input_ids"][:-1]
-    return ids
 
 
 def _collate_causal(batch: list[Pair], tokenizer, max_source: int, max_target: int) -> dict:

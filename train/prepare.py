@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from textladder.config import ConfigError, first_difference, to_dict
+from textladder.config import ConfigError, dump, first_difference, to_dict
 from train import checkpoint
 from train.config import TrainConfig
 
@@ -28,11 +28,11 @@ def prepare_run(cfg: TrainConfig, run: Path, rank: int) -> None:
                 key, was, asked = diff
                 raise ConfigError(f"{run} was trained with {key}={was!r}, this run asks {key}={asked!r}: "
                                   "use another --out to start a new run")
-        saved.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
+        saved.write_text(dump(cfg), encoding="utf-8")
     dist.barrier()
 
 
-def _training_texts(cfg: TrainConfig):
+def training_texts(cfg: TrainConfig):
     """Rungs of the training ladders (every rung of every variant, text included), up to max_texts."""
     from train.data import read_pairs, shards
 
@@ -56,7 +56,7 @@ def prepare_tokenizer(cfg: TrainConfig, run: Path, levels: int, rank: int):
         if cfg.tokenizer.path:
             tok = load_tokenizer(cfg.tokenizer.path, levels)
         else:
-            tok = train_tokenizer(_training_texts(cfg), cfg.tokenizer.vocab_size, levels, cfg.tokenizer.min_frequency)
+            tok = train_tokenizer(training_texts(cfg), cfg.tokenizer.vocab_size, levels, cfg.tokenizer.min_frequency)
         tok.save_pretrained(str(folder))
     dist.barrier()
     return load_tokenizer(folder, levels)
