@@ -7,11 +7,27 @@ import json
 import secrets
 import sys
 
-from sample.expand import Decoding, expand
-from sample.load import SampleError, load, resolve
+from model.align import Rung
+from model.export import ModelError, load, resolve
+from sample.decode import Decoding
+from sample.expand import expand
+
+BOLD, PLAIN = "\033[1m", "\033[0m"
 
 
-def _tree_lines(trajectories: list[list[str]]) -> list[str]:
+def marked(rung: Rung, style: str) -> str:
+    """The rung with the spans kept from the rung above shown: [[bracketed]], in bold, or not at all."""
+    if style == "none" or not getattr(rung, "kept", None):
+        return str(rung)
+    left, right = ("[[", "]]") if style == "brackets" else (BOLD, PLAIN)
+    out, pos = [], 0
+    for start, end in rung.kept:
+        out += [rung[pos:start], left, rung[start:end], right]
+        pos = end
+    return "".join(out + [rung[pos:]])
+
+
+def _tree_lines(trajectories: list[list[Rung]], style: str) -> list[str]:
     """Trajectories that share their first rungs, printed once as branches of a tree."""
     lines, previous = [], []
     for t in trajectories:
@@ -19,26 +35,30 @@ def _tree_lines(trajectories: list[list[str]]) -> list[str]:
         while same < min(len(t), len(previous)) and t[same] == previous[same] and same < len(t) - 1:
             same += 1
         for depth in range(max(same, 1) if previous else 0, len(t)):
-            lines.append(f"{'  ' * depth}{'└ ' if depth else ''}rung {len(t) - 1 - depth}: {t[depth]}")
+            lines.append(f"{'  ' * depth}{'└ ' if depth else ''}rung {len(t) - 1 - depth}: {marked(t[depth], style)}")
         previous = t
     return lines
 
 
-def _print_text(trajectories: list[list[str]], tree: int) -> None:
+def _print_text(trajectories: list[list[Rung]], tree: int, style: str) -> None:
     if tree > 1:
-        print("\n".join(_tree_lines(trajectories)))
+        print("\n".join(_tree_lines(trajectories, style)))
         return
     for i, t in enumerate(trajectories, start=1):
         print(f"=== sample {i} ===")
         for depth, rung in enumerate(t):
-            print(f"rung {len(t) - 1 - depth}: {rung}")
+            print(f"rung {len(t) - 1 - depth}: {marked(rung, style)}")
         print(f"\n{t[-1]}\n")
+
+
+def _json_trajectory(t: list[Rung]) -> list[dict]:
+    return [{"rung": len(t) - 1 - depth, "text": str(r), "kept": r.kept} for depth, r in enumerate(t)]
 
 
 def eval_main(argv: list[str]) -> int:
     from pathlib import Path
 
-    from sample.evaluate import EvalSettings, run as run_eval, table
+    from evaluation import EvalSettings, run as run_eval, table
 
     p = argparse.ArgumentParser(prog="sample eval", description="Evaluate models side by side on held-out ladders.")
     p.add_argument("--models", nargs="+", required=True, help="export or run folders: the ladder model and baselines")
@@ -56,7 +76,7 @@ def eval_main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     import torch
 
-    from train.data import DataError
+    from model.pairs import DataError
 
     settings = EvalSettings(models=args.models, judge=args.judge, data=args.data, split=args.split, seeds=args.seeds,
                             num=args.num, temperatures=args.temperatures, top_p=args.top_p, rng_seed=args.rng_seed,
@@ -64,7 +84,7 @@ def eval_main(argv: list[str]) -> int:
                             device=args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     try:
         result = run_eval(settings, Path(args.out))
-    except (SampleError, DataError, ValueError) as e:
+    except (ModelError, DataError, ValueError) as e:
         print(f"sample eval: error: {e}", file=sys.stderr)
         return 2
     print(table(result))
@@ -89,10 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rng-seed", type=int, help="makes the output reproducible on the same machine")
     p.add_argument("--device", help="cpu, cuda, cuda:1… (default: a GPU when there is one)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--show-kept", choices=["auto", "bold", "brackets", "none"], default="auto",
+                   help="how text output marks what each rung kept from the rung above (auto: bold on a terminal)")
     args = p.parse_args(argv)
     try:
         return run(args)
-    except (SampleError, ValueError) as e:
+    except (ModelError, ValueError) as e:
         print(f"sample: error: {e}", file=sys.stderr)
         return 2
 
@@ -106,24 +128,24 @@ def run(args) -> int:
         raise ValueError("--num and --tree must be at least 1")
     folder = resolve(args.model)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model, tokenizer, settings = load(folder, device)
-    levels = settings["levels"]
-    steps = levels if args.steps is None else args.steps
-    if not 1 <= steps <= levels:
-        raise ValueError(f"--steps {steps}: this model expands 1 to {levels} steps")
+    model, tokenizer, info = load(folder, device)
+    if info.task == "text":
+        raise ValueError(f"{folder} is a judge model of text alone: it expands no seed")
+    steps = info.levels if args.steps is None else args.steps
+    if not 1 <= steps <= info.levels:
+        raise ValueError(f"--steps {steps}: this model expands 1 to {info.levels} steps")
     rng_seed = args.rng_seed if args.rng_seed is not None else secrets.randbelow(2**31)
     torch.manual_seed(rng_seed)
     decoding = Decoding(args.temperature, args.top_p, args.top_k, args.max_new_tokens)
-    if settings.get("task", "ladder") == "text":
-        raise ValueError(f"{folder} is a judge model of text alone: it expands no seed")
-    trajectories = expand(model, tokenizer, args.seed, steps, args.num, args.tree, decoding,
-                          settings["max_new_tokens_by_step"], oneshot=settings.get("task") == "oneshot")
+    trajectories = expand(model, tokenizer, info, args.seed, steps, args.num, args.tree, decoding)
     if args.json:
         settings_out = {"seed": args.seed, "steps": steps, "num": args.num, "tree": args.tree, "rng_seed": rng_seed,
-                        "model": str(folder), "device": device, **decoding.__dict__}
-        print(json.dumps({"settings": settings_out, "trajectories": trajectories}, ensure_ascii=False))
+                        "model": str(folder), "objective": info.objective, "device": device, **decoding.__dict__}
+        print(json.dumps({"settings": settings_out, "trajectories": [[str(r) for r in t] for t in trajectories],
+                          "rungs": [_json_trajectory(t) for t in trajectories]}, ensure_ascii=False))
     else:
-        _print_text(trajectories, args.tree)
+        style = args.show_kept if args.show_kept != "auto" else ("bold" if sys.stdout.isatty() else "brackets")
+        _print_text(trajectories, args.tree, style)
     return 0
 
 

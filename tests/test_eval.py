@@ -14,9 +14,12 @@ from tests.conftest import BIN, datagen
 TINY = str(Path(__file__).parents[1] / "configs" / "tiny.yaml")
 KINDS = {
     "ladder": [],
+    "rewrite": ["--set", "data.objective=rewrite"],
     "oneshot": ["--set", "data.task=oneshot"],
-    "ar": ["--set", "data.task=oneshot", "--set", "model.arch=gpt2", "--set", "model.layers=2"],
-    "judge": ["--set", "data.task=text", "--set", "model.arch=gpt2", "--set", "model.layers=2"],
+    "ar": ["--set", "data.task=oneshot", "--set", "model.arch=gpt2", "--set", "model.layers=2",
+           "--set", "data.objective=rewrite"],
+    "judge": ["--set", "data.task=text", "--set", "model.arch=gpt2", "--set", "model.layers=2",
+              "--set", "data.objective=rewrite"],
 }
 
 
@@ -31,7 +34,7 @@ def evaluated(tmp_path_factory, small_corpus):
                         *extra], check=True, capture_output=True)
     out = base / "report"
     proc = subprocess.run(
-        [str(BIN / "sample"), "eval", "--models", *(str(base / n) for n in ("ladder", "oneshot", "ar")),
+        [str(BIN / "sample"), "eval", "--models", *(str(base / n) for n in ("ladder", "rewrite", "oneshot", "ar")),
          "--judge", str(base / "judge"), "--data", str(ladders), "--seeds", "2", "--num", "2",
          "--temperatures", "0.7", "1.0", "--max-new-tokens", "24", "--out", str(out)],
         capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -44,10 +47,17 @@ def test_eval_writes_json_and_plot(evaluated):
     _, out, _ = evaluated
     result = json.loads((out / "eval.json").read_text())
     assert (out / "eval.png").stat().st_size > 1000
-    assert [m["name"] for m in result["models"]] == ["ladder", "oneshot", "ar"]
-    ladder, oneshot, ar = result["models"]
+    assert [m["name"] for m in result["models"]] == ["ladder", "rewrite", "oneshot", "ar"]
+    ladder, rewrite, oneshot, ar = result["models"]
     assert set(ladder["teacher_forced"]) == {"1", "2", "3"} and set(oneshot["teacher_forced"]) == {"3"}
     assert ar["causal"] and not ladder["causal"]
+    assert (ladder["objective"], rewrite["objective"], ar["objective"]) == ("infill", "rewrite", "rewrite")
+    for k in ("1", "2", "3"):  # infill holds its rung above by construction; an untrained rewrite model does not
+        assert ladder["one_step"][k]["contains_rung"] == 1.0
+        assert 0 <= rewrite["one_step"][k]["kept_words"] <= 1 and 0 <= rewrite["one_step"][k]["contains_rung"] <= 1
+    for m in (ladder, rewrite):  # bits per byte of the same whole rungs, so the two objectives compare
+        assert all(v["bits_per_byte"] > 0 for v in m["teacher_forced"].values())
+    assert [v["pairs"] for v in ladder["teacher_forced"].values()] == [v["pairs"] for v in rewrite["teacher_forced"].values()]
     for m in result["models"]:
         assert set(m["chains"]) == {"0.7", "1.0"}
         for c in m["chains"].values():
@@ -63,10 +73,11 @@ def test_table_agrees_with_json(evaluated):
     rows = [line.split() for line in stdout.splitlines()]
     for m in result["models"]:
         for k, v in m["teacher_forced"].items():
-            row = next(r for r in rows if r[:1] == [m["name"]] and "→" in r[1] and r[1].startswith(k))
-            assert float(row[2]) == pytest.approx(v["loss"], abs=1e-3)
-            assert float(row[3]) == pytest.approx(v["copy_loss"], abs=1e-3)
-            assert float(row[6]) == pytest.approx(m["chrf_by_step"][k], abs=0.1)
+            row = next(r for r in rows if r[:2] == [m["name"], m["objective"]] and r[2].startswith(k))
+            assert float(row[3]) == pytest.approx(v["loss"], abs=1e-3)
+            assert float(row[4]) == pytest.approx(v["copy_loss"], abs=1e-3)
+            assert float(row[7]) == pytest.approx(m["one_step"][k]["chrf"], abs=0.1)
+            assert float(row[9]) == pytest.approx(m["one_step"][k]["contains_rung"], abs=1e-2)
         for t, c in m["chains"].items():
             row = next(r for r in rows if r[:2] == [m["name"], t])
             assert float(row[3]) == pytest.approx(c["distinct_2"], abs=1e-3)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from sample import metrics as M
+from evaluation import metrics as M
 
 
 def test_distinct_n():

@@ -75,9 +75,9 @@ def test_python_api_matches_cli(run):
 
     from sample import Decoding, expand, load
 
-    model, tok, settings = load(run / "export", "cpu")
+    model, tok, info = load(run / "export", "cpu")
     torch.manual_seed(5)
-    t = expand(model, tok, "Emma", 2, num=2, decoding=Decoding(max_new_tokens=10))
+    t = expand(model, tok, info, "Emma", 2, num=2, decoding=Decoding(max_new_tokens=10))
     assert len(t) == 2 and all(len(x) == 3 for x in t)
     cli = trajectories("--seed", "Emma", "--steps", "2", "--num", "2", "--model", str(run), "--max-new-tokens", "10",
                        "--rng-seed", "5")

@@ -1,1 +1,1 @@
-"""`train launch config.yaml`: training with DeepSpeed (not built yet)."""
+"""`train launch config.yaml`: training with DeepSpeed on the step format of `model/`; `train show`: a run's losses."""

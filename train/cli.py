@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("show", help="a run's losses against the copy-the-input baseline")
     s.add_argument("run", help="a run folder of `train launch`")
     args = parser.parse_args(argv)
-    from train.data import DataError
+    from model.pairs import DataError
 
     try:
         if args.command == "show":

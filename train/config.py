@@ -13,6 +13,9 @@ class DataConfig:
     path: str = "ladders/default-L4"  # a folder written by `datagen build`
     # ladder: every step (rung k -> k-1); oneshot: top rung -> rung 0 only; text: rung 0 alone (a judge LM)
     task: Literal["ladder", "oneshot", "text"] = "ladder"
+    # infill: write only the gaps around the rung above (it is kept verbatim); rewrite: write the whole
+    # rung below (model.format). infill needs an encoder-decoder and a task with a rung above.
+    objective: Literal["infill", "rewrite"] = "infill"
     max_source_tokens: int = 256
     max_target_tokens: int = 256
     step_weights: list[float] = field(default_factory=list)  # per step 1..L, share of its pairs drawn; [] = all
@@ -87,6 +90,13 @@ class TrainConfig:
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     hardware: str = "any"  # what this config is sized for, for people
 
+    @property
+    def step_format(self):
+        from model.format import StepFormat
+
+        return StepFormat(self.data.objective, self.model.causal, self.data.max_source_tokens,
+                          self.data.max_target_tokens)
+
     def validate(self) -> None:
         positive = {
             "schedule.max_steps": self.schedule.max_steps, "deepspeed.micro_batch_size": self.deepspeed.micro_batch_size,
@@ -102,6 +112,9 @@ class TrainConfig:
             raise ValueError(f"deepspeed.zero_stage={self.deepspeed.zero_stage} must be 0, 1, 2 or 3")
         if any(w < 0 for w in self.data.step_weights) or (self.data.step_weights and not any(self.data.step_weights)):
             raise ValueError(f"data.step_weights={self.data.step_weights} must be non-negative, not all 0")
+        if self.data.objective == "infill" and (self.model.causal or self.data.task == "text"):
+            raise ValueError(f"data.objective=infill needs an encoder-decoder (model.arch={self.model.arch}) and a "
+                             f"rung to expand (data.task={self.data.task}): set data.objective: rewrite")
         if len(self.optimizer.betas) != 2:
             raise ValueError(f"optimizer.betas={self.optimizer.betas} must be two numbers")
         self.model.validate()

@@ -1,28 +1,26 @@
-"""The export folder: weights (safetensors), tokenizer and ladder settings, for plain transformers and `sample`.
+"""The export folder: weights (safetensors), tokenizer and `ladder.json` (model.export.ExportInfo).
 
 `export/` loads with `AutoModelForSeq2SeqLM.from_pretrained` and `AutoTokenizer.from_pretrained`, from
-every ZeRO stage (stage 3's partitioned weights are gathered first). `ladder.json` records what
-`sample` needs: the levels, each step's marker, and a length limit for each step.
+every ZeRO stage (stage 3's partitioned weights are gathered first), and with `model.load`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
 
-from model.markers import marker
+from model.export import ExportInfo
+from model.format import StepFormat, encode
 
 
-def length_limits(val: dict, tokenizer) -> dict[str, int]:
-    """Per step, a generation limit: 1.5 times the longest validation target, in tokens."""
-    return {str(k): int(1.5 * max(len(tokenizer(p.target)["input_ids"]) for b in bs for p in b)) + 8
+def length_limits(val: dict, tokenizer, fmt: StepFormat) -> dict[str, int]:
+    """Per step, a generation limit: 1.5 times the longest validation target of the format, in tokens."""
+    return {str(k): int(1.5 * max(len(encode(p, tokenizer, fmt).target) for b in bs for p in b)) + 8
             for k, bs in val.items()}
 
 
-def export(engine, tokenizer, run: Path, settings: dict, limits: dict[str, int], task: str, rank: int,
-           max_tokens: tuple[int, int] = (512, 512)) -> Path:
+def export(engine, tokenizer, run: Path, info: ExportInfo, rank: int) -> Path:
     import deepspeed
     import torch
     import torch.distributed as dist
@@ -40,20 +38,7 @@ def export(engine, tokenizer, run: Path, settings: dict, limits: dict[str, int],
         module.config.dtype = torch.float32
         module.save_pretrained(str(tmp), state_dict=state, safe_serialization=True)
         tokenizer.save_pretrained(str(tmp))
-        ladder = settings["config"]["ladder"]
-        info = {
-            "task": task,  # ladder: one step at a time; oneshot: top rung to text at once; text: a judge
-            "causal": not module.config.is_encoder_decoder,
-            "levels": ladder["levels"],
-            "markers": {str(k): marker(k) for k in range(1, ladder["levels"] + 1)},
-            "max_new_tokens_by_step": limits,
-            "max_source_tokens": max_tokens[0],  # what it was trained on
-            "max_target_tokens": max_tokens[1],
-            "ladder": ladder,
-            "max_words": settings["config"]["max_words"],
-            "data": settings["config"]["out"],
-        }
-        (tmp / "ladder.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+        info.write(tmp)
         shutil.rmtree(out, ignore_errors=True)
         os.replace(tmp, out)
     dist.barrier()

@@ -30,44 +30,12 @@ class Window:
         self.seen += seen
 
 
-def token_losses(logits, labels):
-    """Cross-entropy of each target token (B, T) in nats, 0 at padding; logits (B, T, V), labels (B, T)."""
-    import torch.nn.functional as F
-
-    return F.cross_entropy(logits.float().transpose(1, 2), labels, ignore_index=-100, reduction="none")
-
-
-def forward(engine, batch: dict):
-    """(mean loss over the batch's target tokens, {step: (loss sum, tokens)}) for one micro-batch.
-
-    `engine` is a DeepSpeed engine, or a plain transformers model (evaluation)."""
-    inputs = {k: batch[k].to(engine.device) for k in ("input_ids", "attention_mask")}
-    labels = batch["labels"].to(engine.device)
-    if getattr(engine, "module", engine).config.is_encoder_decoder:
-        logits = engine(**inputs, labels=labels).logits  # (B, T, V): the decoder is fed the shifted labels
-    else:
-        logits, labels = engine(**inputs).logits[:, :-1], labels[:, 1:]  # token t predicts token t + 1
-    per_token = token_losses(logits, labels)  # (B, T)
-    mask = labels != -100
-    per_example, counts = per_token.detach().sum(dim=1), mask.sum(dim=1)  # (B,), (B,)
-    sums = {}
-    for k in batch["steps"].unique().tolist():
-        rows = (batch["steps"] == k).to(engine.device)
-        sums[k] = (float(per_example[rows].sum()), int(counts[rows].sum()))
-    return per_token.sum() / mask.sum(), sums
-
-
-def tokens_in(batch: dict, causal: bool) -> int:
-    """Tokens a micro-batch feeds the model: source and target, or a decoder-only model's one sequence."""
-    fed = int(batch["attention_mask"].sum())
-    return fed if causal else fed + int((batch["labels"] != -100).sum())
-
-
 def evaluate(engine, val: dict, tokenizer, cfg: TrainConfig) -> dict[str, float]:
     """Mean validation loss (nats per target token) of each step of the ladder."""
     import torch
 
-    from train.data import collate
+    from model.format import collate
+    from model.loss import forward
 
     engine.eval()
     out = {}
@@ -75,8 +43,7 @@ def evaluate(engine, val: dict, tokenizer, cfg: TrainConfig) -> dict[str, float]
         for k, batches in val.items():
             loss, n = 0.0, 0
             for b in batches:
-                _, sums = forward(engine, collate(b, tokenizer, cfg.data.max_source_tokens, cfg.data.max_target_tokens,
-                                                  cfg.model.causal))
+                _, sums = forward(engine, collate(b, tokenizer, cfg.step_format))
                 loss, n = loss + sums[k][0], n + sums[k][1]
             out[str(k)] = loss / max(n, 1)
     engine.train()
@@ -91,10 +58,13 @@ def launch(cfg: TrainConfig, run: Path) -> dict:
     from torch.optim.lr_scheduler import LambdaLR
     from tqdm import tqdm
 
-    from model import build_model
+    from model import ExportInfo, build_model
+    from model.baseline import copy_loss
+    from model.format import collate
+    from model.loss import forward, tokens_in
+    from model.pairs import ladder_settings, shards, val_batches
     from train import export, report
-    from train.baseline import copy_loss
-    from train.data import collate, ladder_settings, shards, train_batches, val_batches
+    from train.data import train_batches
     from train.dist import deepspeed_config, init_distributed, lr_lambda
     from train.prepare import prepare_run, prepare_tokenizer
 
@@ -116,7 +86,7 @@ def launch(cfg: TrainConfig, run: Path) -> dict:
                             cfg.data.shuffle_buffer, cfg.seed, rank, world, skip=state["micro_batches"], task=cfg.data.task)
     val = val_batches(shards(cfg.data.path, "val"), cfg.deepspeed.micro_batch_size, cfg.eval.max_batches, cfg.data.task)
     baseline = {str(k): v for k, v in copy_loss({k: [p for b in bs for p in b] for k, bs in val.items()}, tokenizer,
-                                                cfg.data.max_source_tokens, cfg.data.max_target_tokens).items()}
+                                                cfg.step_format).items()}
     metrics = report.Metrics(run / "metrics.jsonl", rank, state["step"])
     bar = tqdm(total=cfg.schedule.max_steps, initial=state["step"], unit="step", dynamic_ncols=True,
                disable=rank != 0 or not cfg.logging.progress_bar)
@@ -124,8 +94,7 @@ def launch(cfg: TrainConfig, run: Path) -> dict:
     while state["step"] < cfg.schedule.max_steps:
         start = time.perf_counter()
         for _ in range(gas):
-            batch = collate(next(batches), tokenizer, cfg.data.max_source_tokens, cfg.data.max_target_tokens,
-                            cfg.model.causal)
+            batch = collate(next(batches), tokenizer, cfg.step_format)
             loss, sums = forward(engine, batch)
             engine.backward(loss)
             engine.step()
@@ -146,8 +115,9 @@ def launch(cfg: TrainConfig, run: Path) -> dict:
             state["window"] = window.__dict__
             checkpoint.save(engine, run, step, state, rank, cfg.checkpoint.keep)
     bar.close()
-    export.export(engine, tokenizer, run, settings, export.length_limits(val, tokenizer), cfg.data.task, rank,
-                  (cfg.data.max_source_tokens, cfg.data.max_target_tokens))
+    info = ExportInfo.make(levels, cfg.step_format, cfg.data.task, export.length_limits(val, tokenizer, cfg.step_format),
+                           settings["config"])
+    export.export(engine, tokenizer, run, info, rank)
     if rank == 0:
         report.plot(run)
     dist.barrier()

@@ -34,7 +34,7 @@ def prepare_run(cfg: TrainConfig, run: Path, rank: int) -> None:
 
 def training_texts(cfg: TrainConfig):
     """Rungs of the training ladders (every rung of every variant, text included), up to max_texts."""
-    from train.data import read_pairs, shards
+    from model.pairs import read_pairs, shards
 
     n = 0
     for pair in read_pairs(shards(cfg.data.path, "train")):

@@ -1,9 +1,11 @@
-"""`sample eval`: is ladder expansion divergent? The same measurements for every model, side by side.
+"""`sample eval`: is ladder expansion divergent, does it follow its ladder? The same measurements for every model.
 
-Per step, teacher-forced on held-out ladders: loss (nats per token) and bits per byte of the target, next
-to the copy-the-input baseline, and chrF of one sampled expansion against the reference rung. Whole
-chains from top rungs to text, N samples per seed, at each temperature: diversity (distinct-1/2/4,
-self-BLEU), keyword coverage, length, and quality as the loss of the final texts under a judge LM.
+Per step, teacher-forced on held-out ladders: loss (nats per target token) next to the copy-the-input
+baseline, and bits per byte of the whole rung k - 1 (what the model must write given rung k, so the
+`infill` and `rewrite` objectives compare); one sampled expansion per pair scored by chrF against the
+reference rung, by the share of the rung above's words it keeps and by whether it holds that rung
+verbatim and in order. Whole chains from top rungs to text, N samples per seed, at each temperature:
+diversity (distinct-1/2/4, self-BLEU), keyword coverage, length, and quality under a judge LM.
 """
 
 from __future__ import annotations
@@ -13,9 +15,14 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sample import metrics as M
-from sample.expand import Decoding, expand_seeds, step_once
-from sample.load import load, resolve
+from evaluation import metrics as M
+from model.align import align
+from model.export import load, resolve
+from model.format import collate
+from model.loss import forward
+from model.pairs import Pair, shards, val_batches
+from sample.decode import Decoding
+from sample.expand import expand_seeds, step_once
 
 
 @dataclass(frozen=True)
@@ -39,54 +46,59 @@ def _bytes(texts) -> int:
     return sum(len(t.encode("utf-8")) for t in texts)
 
 
-def _limits(info: dict) -> tuple[int, int]:
-    return info.get("max_source_tokens", 512), info.get("max_target_tokens", 512)
-
-
-def teacher_forced(model, tok, val: dict, copy: dict, limits: tuple[int, int]) -> dict:
-    """Per step: loss and bits per byte of the model and of the copy baseline on the same pairs."""
+def teacher_forced(model, tok, info, val: dict, copy: dict) -> dict:
+    """Per step: loss per target token and bits per byte of the whole rung k - 1, model and copy baseline."""
     import torch
-
-    from train.data import collate
-    from train.loop import forward
 
     out = {}
     for k, batches in val.items():
         nats, tokens = 0.0, 0
         with torch.no_grad():
             for b in batches:
-                _, sums = forward(model, collate(b, tok, *limits, not model.config.is_encoder_decoder))
+                _, sums = forward(model, collate(b, tok, info.step_format))
                 nats, tokens = nats + sums[k][0], tokens + sums[k][1]
         text_bytes = _bytes(p.target for b in batches for p in b)
         copy_nats, copy_tokens = copy[k]
         out[str(k)] = {"loss": nats / tokens, "bits_per_byte": M.bits_per_byte(nats, text_bytes),
                        "copy_loss": copy_nats / copy_tokens, "copy_bits_per_byte": M.bits_per_byte(copy_nats, text_bytes),
-                       "pairs": sum(map(len, batches))}
+                       "target_tokens": tokens, "pairs": sum(map(len, batches))}
     return out
 
 
-def judge_scores(judge, jtok, texts: list[str], limits: tuple[int, int]) -> tuple[float, float]:
+def judge_scores(judge, jtok, jinfo, texts: list[str]) -> tuple[float, float]:
     """(nats per token, bits per byte) of `texts` under the judge LM."""
     import torch
-
-    from train.data import Pair, collate
-    from train.loop import forward
 
     nats, tokens = 0.0, 0
     with torch.no_grad():
         for i in range(0, len(texts), 16):
-            batch = collate([Pair(0, "", t) for t in texts[i : i + 16]], jtok, *limits, causal=True)
-            _, sums = forward(judge, batch)
+            _, sums = forward(judge, collate([Pair(0, "", t) for t in texts[i : i + 16]], jtok, jinfo.step_format))
             nats, tokens = nats + sums[0][0], tokens + sums[0][1]
     return nats / max(tokens, 1), M.bits_per_byte(nats, _bytes(texts))
 
 
-def chain_metrics(per_seed: list[list[list[str]]], judge, jtok, jlimits: tuple[int, int]) -> dict:
+def one_step(model, tok, info, flat: dict, s: "EvalSettings") -> dict:
+    """Per step, one sampled expansion of the first pairs: chrF against the reference, words of the rung
+    above kept, and the share of expansions that hold the rung above verbatim and in order."""
+    import torch
+
+    out = {}
+    torch.manual_seed(s.rng_seed)
+    for k, pairs in flat.items():
+        pairs = pairs[: s.chrf_pairs]
+        hyps = step_once(model, tok, info, [p.source for p in pairs], k, Decoding(top_p=s.top_p, max_new_tokens=s.max_new_tokens))
+        out[str(k)] = {"chrf": M.chrf(hyps, [p.target for p in pairs]),
+                       "kept_words": M.mean([M.kept_share(p.source, h) for p, h in zip(pairs, hyps)]),
+                       "contains_rung": M.mean([float(align(p.source, h) is not None) for p, h in zip(pairs, hyps)])}
+    return out
+
+
+def chain_metrics(per_seed: list[list[list[str]]], judge, jtok, jinfo) -> dict:
     """Diversity within each seed's samples, coverage, length and judge quality of the final texts."""
     finals = [[t[-1] for t in samples] for samples in per_seed]
     cover = [M.coverage(t) for samples in per_seed for t in samples]
     depth = len(cover[0])
-    loss, bpb = judge_scores(judge, jtok, [f for fs in finals for f in fs], jlimits)
+    loss, bpb = judge_scores(judge, jtok, jinfo, [f for fs in finals for f in fs])
     return {
         **{f"distinct_{n}": M.mean([M.distinct_n(fs, n) for fs in finals]) for n in (1, 2, 4)},
         "self_bleu": M.mean([M.self_bleu(fs) for fs in finals]),
@@ -95,7 +107,7 @@ def chain_metrics(per_seed: list[list[list[str]]], judge, jtok, jlimits: tuple[i
         "length_words": M.mean([float(len(M.words(f))) for fs in finals for f in fs]),
         "judge_loss": loss,
         "judge_bits_per_byte": bpb,
-        "example": per_seed[0][0],
+        "example": [str(r) for r in per_seed[0][0]],
     }
 
 
@@ -110,34 +122,24 @@ def training_tokens(folder: Path) -> int | None:
 def evaluate_model(path: str, s: EvalSettings, val_files, seeds: list[str], judge, bar) -> dict:
     import torch
 
-    from train.baseline import copy_totals
-    from train.data import val_batches
+    from model.baseline import copy_totals
 
     folder = resolve(path)
     model, tok, info = load(folder, s.device)
-    task, levels = info.get("task", "ladder"), info["levels"]
-    val = val_batches(val_files, 16, s.teacher_batches, task)
+    val = val_batches(val_files, 16, s.teacher_batches, info.task)
     flat = {k: [p for b in bs for p in b] for k, bs in val.items()}
     result = {"name": folder.parent.name if folder.name == "export" else folder.name, "path": str(folder),
-              "task": task, "causal": info.get("causal", False), "levels": levels,
+              "task": info.task, "objective": info.objective, "causal": info.causal, "levels": info.levels,
               "parameters": sum(p.numel() for p in model.parameters()), "training_tokens": training_tokens(folder),
-              "teacher_forced": teacher_forced(model, tok, val, copy_totals(flat, tok, *_limits(info)), _limits(info))}
+              "teacher_forced": teacher_forced(model, tok, info, val, copy_totals(flat, tok, info.step_format))}
     bar.update(1)
-    torch.manual_seed(s.rng_seed)
-    chrf = {}
-    for k, pairs in flat.items():
-        pairs = pairs[: s.chrf_pairs]
-        hyps = step_once(model, tok, [p.source for p in pairs], k, Decoding(top_p=s.top_p),
-                         s.max_new_tokens or info["max_new_tokens_by_step"][str(k)])
-        chrf[str(k)] = M.chrf(hyps, [p.target for p in pairs])
-    result["chrf_by_step"] = chrf
+    result["one_step"] = one_step(model, tok, info, flat, s)
     bar.update(1)
     result["chains"] = {}
     for temperature in s.temperatures:
         torch.manual_seed(s.rng_seed)
         decoding = Decoding(temperature, s.top_p, max_new_tokens=s.max_new_tokens)
-        per_seed = expand_seeds(model, tok, seeds, levels, num=s.num, decoding=decoding,
-                                limits=info["max_new_tokens_by_step"], oneshot=task == "oneshot")
+        per_seed = expand_seeds(model, tok, info, seeds, info.levels, num=s.num, decoding=decoding)
         result["chains"][str(temperature)] = chain_metrics(per_seed, *judge)
         bar.update(1)
     return result
@@ -160,15 +162,13 @@ def held_out_seeds(val_files, n: int) -> list[str]:
 def evaluate(s: EvalSettings) -> dict:
     from tqdm import tqdm
 
-    from train.data import shards
-
     val_files = shards(s.data, s.split)
     seeds = held_out_seeds(val_files, s.seeds)
     judge, jtok, jinfo = load(resolve(s.judge), s.device)
-    if jinfo.get("task") != "text":
+    if jinfo.task != "text":
         raise ValueError(f"{s.judge}: the judge must be a language model of text (data.task: text)")
     with tqdm(total=len(s.models) * (2 + len(s.temperatures)), desc="eval", unit="part") as bar:
-        models = [evaluate_model(m, s, val_files, seeds, (judge, jtok, _limits(jinfo)), bar) for m in s.models]
+        models = [evaluate_model(m, s, val_files, seeds, (judge, jtok, jinfo), bar) for m in s.models]
     judge_info = {"path": str(resolve(s.judge)), "parameters": sum(p.numel() for p in judge.parameters()),
                   "training_tokens": training_tokens(resolve(s.judge))}
     return {"settings": asdict(s), "seeds": seeds, "judge": judge_info, "models": models}
@@ -180,13 +180,17 @@ def _f(v, digits=3) -> str:
 
 def table(result: dict) -> str:
     """The terminal table, read from the same dict that eval.json holds."""
-    lines = ["Teacher-forced on held-out ladders (nats per target token; bits per byte; chrF of one sampled step)",
-             f"{'model':<12}{'step':>6}{'loss':>9}{'copy':>9}{'bpb':>8}{'copy bpb':>10}{'chrF':>8}"]
+    lines = ["Per step on held-out ladders: teacher-forced loss (nats per target token) and bits per byte of the whole "
+             "rung below, against copying; one sampled expansion: chrF, words of the rung above kept, rung held in order",
+             f"{'model':<12}{'obj':>8}{'step':>6}{'loss':>8}{'copy':>8}{'bpb':>7}{'copy bpb':>9}{'chrF':>7}"
+             f"{'kept':>7}{'in order':>9}"]
     for m in result["models"]:
         for k, v in m["teacher_forced"].items():
             step = f"{k}→0" if m["task"] == "oneshot" else f"{k}→{int(k) - 1}"
-            lines.append(f"{m['name']:<12}{step:>6}{_f(v['loss']):>9}{_f(v['copy_loss']):>9}{_f(v['bits_per_byte']):>8}"
-                         f"{_f(v['copy_bits_per_byte']):>10}{_f(m['chrf_by_step'][k], 1):>8}")
+            o = m["one_step"][k]
+            lines.append(f"{m['name']:<12}{m['objective']:>8}{step:>6}{_f(v['loss']):>8}{_f(v['copy_loss']):>8}"
+                         f"{_f(v['bits_per_byte']):>7}{_f(v['copy_bits_per_byte']):>9}{_f(o['chrf'], 1):>7}"
+                         f"{_f(o['kept_words'], 2):>7}{_f(o['contains_rung'], 2):>9}")
     s = result["settings"]
     lines += ["", f"Whole chains: {len(result['seeds'])} held-out seeds x {s['num']} samples, top-p {s['top_p']}; "
                   "judge loss in nats per token (lower reads as more fluent to the judge)",

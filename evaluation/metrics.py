@@ -46,6 +46,12 @@ def coverage(trajectory: list[str]) -> list[float | None]:
     return out
 
 
+def kept_share(upper: str, lower: str) -> float | None:
+    """The share of the distinct words of `upper` (a rung) found among the words of `lower` (its expansion)."""
+    vocab = set(words(upper))
+    return len(vocab & set(words(lower))) / len(vocab) if vocab else None
+
+
 def bits_per_byte(nats: float, text_bytes: int) -> float:
     """A loss summed over a text's tokens, in nats, as bits per UTF-8 byte of that text (tokenizer-free)."""
     return nats / math.log(2) / max(text_bytes, 1)

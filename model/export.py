@@ -1,0 +1,101 @@
+"""What an export folder is: weights and tokenizer for plain transformers, and `ladder.json`, the typed
+description (`ExportInfo`) of how the model expands a ladder. `load()` is the one way to open one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Literal
+
+from model.format import Objective, StepFormat
+from model.markers import marker
+
+FORMAT_VERSION = 2  # 1: no objective (every model rewrote); 2: objective and sentinels
+
+
+class ModelError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ExportInfo:
+    levels: int  # L: steps 1..L
+    objective: Objective  # infill or rewrite (model.format)
+    task: Literal["ladder", "oneshot", "text"]  # every step; top rung to text at once; a judge of text
+    causal: bool  # a decoder-only model
+    max_source_tokens: int  # encoder input (prompt) tokens it was trained on
+    max_target_tokens: int  # target tokens it was trained on
+    max_new_tokens_by_step: dict[str, int]  # per step, the default length limit of sampling
+    markers: dict[str, str] = field(default_factory=dict)  # per step, its marker token
+    ladder: dict = field(default_factory=dict)  # the ladder settings of the build it was trained on
+    max_words: int = 0  # chunk size of that build
+    data: str = ""  # that build's folder
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def step_format(self) -> StepFormat:
+        return StepFormat(self.objective, self.causal, self.max_source_tokens, self.max_target_tokens)
+
+    def limit(self, step: int) -> int:
+        return self.max_new_tokens_by_step[str(step)]
+
+    @classmethod
+    def make(cls, levels: int, fmt: StepFormat, task: str, limits: dict[str, int], build: dict) -> "ExportInfo":
+        return cls(levels, fmt.objective, task, fmt.causal, fmt.max_source_tokens, fmt.max_target_tokens, limits,
+                   {str(k): marker(k) for k in range(1, levels + 1)}, build["ladder"], build["max_words"], build["out"])
+
+    def write(self, folder: Path) -> None:
+        (folder / "ladder.json").write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+
+    @classmethod
+    def read(cls, folder: Path) -> "ExportInfo":
+        """ladder.json of `folder`; a version-1 export (before objectives) reads as `rewrite`."""
+        path = folder / "ladder.json"
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            raw.setdefault("format_version", 1)
+            if raw["format_version"] == 1:
+                raw.setdefault("objective", "rewrite")
+            known = {f.name for f in fields(cls)}
+            return cls(**{k: v for k, v in raw.items() if k in known})
+        except (OSError, ValueError, TypeError) as e:
+            raise ModelError(f"{path}: not a valid export description ({type(e).__name__}: {e})") from e
+
+
+def resolve(model: str | None, runs: Path = Path("runs")) -> Path:
+    """The export folder to use: `model` itself, `model`/export, or the newest run's export that expands seeds."""
+    if model is None:
+        exports = sorted((p for p in runs.glob("*/export/ladder.json")
+                          if json.loads(p.read_text(encoding="utf-8")).get("task") != "text"),  # judges expand nothing
+                         key=lambda p: p.stat().st_mtime)
+        if not exports:
+            raise ModelError(f"no trained model in {runs}/: train one with `train launch configs/cpu-demo.yaml` "
+                             "(after `datagen build --levels 4`), or pass --model DIR")
+        return exports[-1].parent
+    path = Path(model)
+    for candidate in (path, path / "export"):
+        if (candidate / "ladder.json").exists():
+            return candidate
+    if not path.exists():
+        raise ModelError(f"{path}: no such folder (--model)")
+    raise ModelError(f"{path}: not a model: no ladder.json here or in {path}/export (--model takes an export "
+                     "folder or a run folder of `train launch`)")
+
+
+def load(folder: Path, device: str = "cpu"):
+    """(model, tokenizer, ExportInfo) of an export folder; a clear ModelError if it is broken."""
+    from transformers import AutoTokenizer
+
+    from model.build import auto_class
+
+    info = ExportInfo.read(folder)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        model = auto_class(info.causal).from_pretrained(str(folder)).to(device).eval()
+    except Exception as e:  # transformers and safetensors raise many kinds for a damaged folder
+        raise ModelError(f"{folder}: cannot load the model ({type(e).__name__}: {e})") from e
+    if info.causal:
+        tokenizer.padding_side = "left"  # a decoder-only model continues from the right end of its prompt
+    return model, tokenizer, info
