@@ -19,16 +19,18 @@ from model import build_model
 from model.tokenizer import train_tokenizer
 from textladder.config import load
 from train.config import TrainConfig
-from train.data import collate, shards, train_batches
+from model.format import collate
+from model.loss import forward, tokens_in
+from model.pairs import shards
+from train.data import train_batches
 from train.dist import deepspeed_config, init_distributed
-from train.loop import forward, token_losses, tokens_in
 from train.prepare import training_texts
 
 
 def batches(cfg: TrainConfig, tokenizer, n: int) -> list[dict]:
     stream = train_batches(shards(cfg.data.path, "train"), cfg.deepspeed.micro_batch_size, cfg.data.step_weights,
                            cfg.data.shuffle_buffer, cfg.seed)
-    return [collate(b, tokenizer, cfg.data.max_source_tokens, cfg.data.max_target_tokens) for b in itertools.islice(stream, n)]
+    return [collate(b, tokenizer, cfg.step_format) for b in itertools.islice(stream, n)]
 
 
 def plain_loop(cfg: TrainConfig, tokenizer, data: list[dict], warmup: int) -> float:
@@ -40,9 +42,7 @@ def plain_loop(cfg: TrainConfig, tokenizer, data: list[dict], warmup: int) -> fl
     for i, b in enumerate(data):
         if i == warmup:
             start, seen = time.perf_counter(), 0
-        out = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"], labels=b["labels"])
-        per_token = token_losses(out.logits, b["labels"])
-        loss = per_token.sum() / (b["labels"] != -100).sum()
+        loss, _ = forward(model, b)  # the same loss (and infill constraint) as training; plain PyTorch around it
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.deepspeed.gradient_clipping)
         opt.step()

@@ -148,9 +148,11 @@ def constrain(logits, count, gaps, sentinels, specials, eos: int):
     banned = specials != allowed[..., None]  # (..., S)
     out = logits.clone()
     out[..., specials] = logits[..., specials].masked_fill(banned, float("-inf"))
-    forced = (count == 0)[..., None]  # before the first sentinel nothing but it may come
-    kept = out.gather(-1, allowed[..., None])
-    return out.masked_fill(forced, float("-inf")).scatter(-1, allowed[..., None], kept)
+    forced = count == 0  # before the first sentinel nothing but it may come (only the first position)
+    if forced.any():
+        rows, first = out[forced], allowed[forced][:, None]  # (N, V), (N, 1)
+        out[forced] = torch.full_like(rows, float("-inf")).scatter(-1, first, rows.gather(-1, first))
+    return out
 
 
 def sentinel_counts(labels, sentinels):

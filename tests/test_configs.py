@@ -13,7 +13,7 @@ from train.config import TrainConfig
 from train.dist import deepspeed_config, lr_lambda
 
 CONFIGS = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
-EXPECTED_PARAMS = {"tiny": (1e4, 1e6), "cpu-demo": (1e6, 2e7), "small": (3e7, 2e8), "base": (1e8, 6e8), "xl": (1e9, 1e10),
+EXPECTED_PARAMS = {"tiny": (1e4, 1e6), "cpu-demo": (1e6, 2e7), "cpu-demo-rewrite": (1e6, 2e7), "small": (3e7, 2e8), "base": (1e8, 6e8), "xl": (1e9, 1e10),
                    "oneshot": (1e6, 2e7), "ar": (1e6, 2e7), "judge": (1e6, 2e7)}
 
 
@@ -56,3 +56,13 @@ def test_evaluation_baselines_match_cpu_demo_and_the_judge_is_larger():
         assert cfg.tokenizer == demo.tokenizer and cfg.data.path == demo.data.path
     judge, n_judge = params("judge")
     assert judge.data.task == "text" and n_judge > 1.1 * n_demo
+
+
+def test_the_rewrite_comparison_differs_from_cpu_demo_only_in_objective_and_length():
+    from dataclasses import replace
+
+    demo = load(TrainConfig, Path(__file__).parents[1] / "configs" / "cpu-demo.yaml")
+    rewrite = load(TrainConfig, Path(__file__).parents[1] / "configs" / "cpu-demo-rewrite.yaml")
+    assert (demo.data.objective, rewrite.data.objective) == ("infill", "rewrite")
+    assert replace(rewrite, data=replace(rewrite.data, objective="infill"), schedule=demo.schedule) == demo
+    assert 0.85 < rewrite.schedule.max_steps / demo.schedule.max_steps < 1  # rewrite pairs are longer in tokens
