@@ -76,9 +76,11 @@ def test_training_learns(tmp_path, ladders):
     assert seen[-1] < seen[0] - 0.5, seen
 
 
-def test_kill_and_resume_gives_identical_losses(tmp_path, ladders):
+@pytest.mark.parametrize("nproc", [1, 2])
+def test_kill_and_resume_gives_identical_losses(tmp_path, ladders, nproc):
+    """Killed after a checkpoint, a rerun reads on from the saved stream position (each rank its own rows)."""
     args = ["--set", f"data.path={ladders}", "--set", "schedule.max_steps=40", "--set", "checkpoint.interval=4",
-            "--set", "logging.interval=2", "--set", "eval.interval=8"]
+            "--set", "logging.interval=2", "--set", "eval.interval=8", "--nproc", str(nproc)]
     ref = tmp_path / "ref"
     train(TINY, "--out", str(ref), *args)
     run = tmp_path / "run"

@@ -26,8 +26,9 @@ def init_distributed() -> tuple[int, int, int]:
     world, local = int(os.environ["WORLD_SIZE"]), int(os.environ["LOCAL_RANK"])
     local_world = int(os.environ.get("LOCAL_WORLD_SIZE", world))
     if not torch.cuda.is_available():
-        # one process per core at most: threads of co-located ranks would only fight each other
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_world))
+        # the cores this process may run on (taskset, cgroups, Slurm), shared by the co-located ranks:
+        # more threads than cores only makes them spin against each other
+        torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // local_world))
         # DeepSpeed's shared-memory CPU collective is a C++ build at first init (~45 s): gloo is enough
         deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
     deepspeed.init_distributed(dist_backend="nccl" if torch.cuda.is_available() else "gloo")

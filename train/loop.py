@@ -64,7 +64,7 @@ def launch(cfg: TrainConfig, run: Path) -> dict:
     from model.loss import forward, tokens_in
     from model.pairs import ladder_settings, shards, val_batches
     from train import export, report
-    from train.data import train_batches
+    from train.data import TrainStream, pairs_per_row
     from train.dist import deepspeed_config, init_distributed, lr_lambda
     from train.prepare import prepare_run, prepare_tokenizer
 
@@ -79,11 +79,13 @@ def launch(cfg: TrainConfig, run: Path) -> dict:
         model=model, model_parameters=[p for p in model.parameters() if p.requires_grad],
         config=deepspeed_config(cfg), lr_scheduler=lambda opt: LambdaLR(opt, lr_lambda(cfg)),
     )
-    state = checkpoint.load(engine, run) or {"step": 0, "micro_batches": 0, "window": {}, "elapsed": 0.0}
+    state = checkpoint.load(engine, run, rank) or {"step": 0, "micro_batches": 0, "window": {}, "elapsed": 0.0}
     window = Window(**state["window"])
     gas = cfg.deepspeed.gradient_accumulation
-    batches = train_batches(shards(cfg.data.path, "train"), cfg.deepspeed.micro_batch_size, cfg.data.step_weights,
-                            cfg.data.shuffle_buffer, cfg.seed, rank, world, skip=state["micro_batches"], task=cfg.data.task)
+    stream = TrainStream(shards(cfg.data.path, "train"), cfg.deepspeed.micro_batch_size, cfg.data.step_weights,
+                         cfg.data.shuffle_buffer, cfg.seed, rank, world, cfg.data.task,
+                         pairs_per_row(settings, cfg.data.task), state.get("data"))
+    batches = iter(stream)
     val = val_batches(shards(cfg.data.path, "val"), cfg.deepspeed.micro_batch_size, cfg.eval.max_batches, cfg.data.task)
     baseline = {str(k): v for k, v in copy_loss({k: [p for b in bs for p in b] for k, bs in val.items()}, tokenizer,
                                                 cfg.step_format).items()}
@@ -112,7 +114,7 @@ def launch(cfg: TrainConfig, run: Path) -> dict:
         if (cfg.eval.interval and step % cfg.eval.interval == 0) or step == cfg.schedule.max_steps:
             last = {**last, **metrics.eval_line(step, evaluate(engine, val, tokenizer, cfg), baseline, bar)}
         if (cfg.checkpoint.interval and step % cfg.checkpoint.interval == 0) or step == cfg.schedule.max_steps:
-            state["window"] = window.__dict__
+            state["window"], state["data"] = window.__dict__, stream.state.to_dict()
             checkpoint.save(engine, run, step, state, rank, cfg.checkpoint.keep)
     bar.close()
     info = ExportInfo.make(levels, cfg.step_format, cfg.data.task, export.length_limits(val, tokenizer, cfg.step_format),
