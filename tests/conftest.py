@@ -43,3 +43,12 @@ def rows(out: Path) -> list[dict]:
     """Every row of a build, sorted by id."""
     found = [r for f in sorted((out / "data").glob("*/*.parquet")) for r in pq.read_table(f).to_pylist()]
     return sorted(found, key=lambda r: r["id"])
+
+
+@pytest.fixture(scope="session")
+def small_ladders(tmp_path_factory, small_corpus) -> Path:
+    """`small_corpus` laddered at 3 levels, 2 variants, 128-word chunks, a fifth of it held out."""
+    out = tmp_path_factory.mktemp("ladders") / "l3"
+    datagen("build", "--input", str(small_corpus), "--out", str(out), "--levels", "3", "--variants", "2",
+            "--max-words", "128", "--val-fraction", "0.2", "--workers", "1")
+    return out

@@ -12,15 +12,11 @@ import pytest
 
 from model.pairs import DataError, shards
 from train.data import TrainStream, plan_units
-from tests.conftest import datagen
 
 
 @pytest.fixture(scope="module")
-def ladders(tmp_path_factory, small_corpus) -> Path:
-    out = tmp_path_factory.mktemp("stream") / "l3"
-    datagen("build", "--input", str(small_corpus), "--out", str(out), "--levels", "3", "--variants", "2",
-            "--max-words", "128", "--val-fraction", "0.2", "--workers", "2")
-    return out
+def ladders(small_ladders) -> Path:
+    return small_ladders
 
 
 def stream(ladders, rank=0, world=1, state=None, batch=4, buffer=60) -> TrainStream:

@@ -11,17 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN, datagen
+from tests.conftest import BIN
 
 TINY = str(Path(__file__).parents[1] / "configs" / "tiny.yaml")
 
 
 @pytest.fixture(scope="module")
-def ladders(tmp_path_factory, small_corpus) -> Path:
-    out = tmp_path_factory.mktemp("ladders") / "l3"
-    datagen("build", "--input", str(small_corpus), "--out", str(out), "--levels", "3", "--variants", "2",
-            "--max-words", "128", "--val-fraction", "0.2", "--workers", "1")
-    return out
+def ladders(small_ladders) -> Path:
+    return small_ladders
 
 
 def train(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
