@@ -1,0 +1,82 @@
+"""`codec pack`, `codec unpack`, `codec bench`: the ladder model as a lossless compressor.
+
+Errors a user can fix (a missing file, a folder that is not a model, another model than the archive's,
+a damaged archive) print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from codec.container import CodecError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="codec", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    pk = sub.add_parser("pack", help="compress a file into a .tlz archive")
+    pk.add_argument("input", type=Path)
+    pk.add_argument("-o", "--output", type=Path, required=True)
+    pk.add_argument("--model", help="an export folder or a run folder (default: the newest run in runs/)")
+    pk.add_argument("--no-verify", action="store_true", help="skip decoding each chunk again (twice as fast)")
+    pk.add_argument("--threads", type=int, default=1, help="torch threads; unpack uses the same (default 1)")
+    pk.add_argument("--json", action="store_true", help="print the measured sizes and ideal bits as JSON")
+    up = sub.add_parser("unpack", help="restore the original bytes of a .tlz archive")
+    up.add_argument("archive", type=Path)
+    up.add_argument("-o", "--output", type=Path, required=True)
+    up.add_argument("--model", help="the model it was packed with (default: the one named in the archive)")
+    bn = sub.add_parser("bench", help="bits per byte against gzip, bzip2, xz, zstd, brotli and PPMd")
+    bn.add_argument("--input", nargs="*", type=Path, help="files (default: the val documents of --ladders)")
+    bn.add_argument("--models", nargs="*", default=None, help="export or run folders (default: every runs/*/export)")
+    bn.add_argument("--ladders", type=Path, default=Path("ladders/default-L4"), help="whose val split to use")
+    bn.add_argument("--max-bytes", type=int, default=16384, help="cut the default input to this many bytes")
+    bn.add_argument("--out", type=Path, default=Path("bench/codec.json"), help="the measurements as JSON")
+    return p
+
+
+def _pack(args) -> None:
+    from codec.coder import CoderSettings
+    from codec.pack import pack
+    from model.export import resolve
+
+    folder = resolve(args.model)
+    stats = pack(args.input, args.output, folder, CoderSettings(threads=args.threads, verify=not args.no_verify))
+    rate = 8 * stats.archive_bytes / max(stats.input_bytes, 1)
+    print(f"{args.input} → {args.output}: {stats.input_bytes} → {stats.archive_bytes} bytes ({rate:.3f} bits/byte), "
+          f"{stats.chunks} chunks, fallback {dict(stats.fallbacks) or 0}, "
+          f"{stats.input_bytes / max(stats.seconds, 1e-9):.0f} bytes/s, model {folder}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({k: v for k, v in stats.__dict__.items() if k != "per_chunk"}))
+
+
+def _unpack(args) -> None:
+    from codec.pack import unpack
+    from model.export import resolve
+
+    folder = resolve(args.model) if args.model else None
+    seconds = unpack(args.archive, args.output, folder)
+    print(f"{args.archive} → {args.output} ({seconds:.1f} s)", file=sys.stderr)
+
+
+def _bench(args) -> None:
+    from codec.bench import run
+
+    run(args.input, args.models, args.ladders, args.max_bytes, args.out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from model.export import ModelError
+
+    args = _parser().parse_args(argv)
+    try:
+        {"pack": _pack, "unpack": _unpack, "bench": _bench}[args.command](args)
+    except (CodecError, ModelError) as e:
+        print(f"codec {args.command}: error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""`codec`: exact round trips over hostile inputs with tiny models trained in the test, a refused wrong model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from codec import coder, container
+from codec.coder import CoderSettings
+from codec.layout import cut, rebuild
+from codec.pack import pack, unpack
+from tests.conftest import BIN
+
+ROOT = Path(__file__).parents[1]
+TINY = str(ROOT / "configs" / "tiny.yaml")
+EMMA = ("Emma Woodhouse, handsome, clever, and rich, with a comfortable home and happy disposition, seemed to unite "
+        "some of the best blessings of existence; and had lived nearly twenty-one years in the world with very "
+        "little to distress or vex her.")
+
+
+def train(ladders: Path, out: Path, *sets: str) -> Path:
+    subprocess.run([str(BIN / "train"), "launch", TINY, "--out", str(out), "--set", f"data.path={ladders}",
+                    "--set", "schedule.max_steps=12", *(x for s in sets for x in ("--set", s))],
+                   check=True, capture_output=True)
+    return out / "export"
+
+
+@pytest.fixture(scope="module")
+def ladder_model(tmp_path_factory, small_ladders) -> Path:
+    return train(small_ladders, tmp_path_factory.mktemp("codec") / "infill")
+
+
+@pytest.fixture(scope="module")
+def causal_model(tmp_path_factory, small_ladders) -> Path:
+    return train(small_ladders, tmp_path_factory.mktemp("codec") / "ar", "model.arch=gpt2", "data.task=oneshot",
+                 "data.objective=rewrite")
+
+
+HOSTILE = {
+    "empty": b"",
+    "whitespace": b"  \n\n\t \r\n",
+    "binary": bytes(range(256)) * 8,
+    "invalid_utf8": EMMA.encode() + b"\xff\xfe\xc3" + EMMA.encode(),
+    "one_word": b"   Hello\n",
+    "controls_and_markers": (f"{EMMA}\x00 </s> <gap_3> <expand_1>\r\n\r\nNext  para\u00a0graph\u2028 here.\t"
+                             f"\U0001F600 caf\u00e9\n\n\n  {EMMA}  ").encode(),
+    "cut_inside_a_word": ("-".join(["word"] * 300) + ".").encode(),  # a word cut adds a space the original lacks
+}
+
+
+def round_trip(tmp_path: Path, data: bytes, model: Path, **settings) -> container.Header:
+    src, packed, out = tmp_path / "in", tmp_path / "in.tlz", tmp_path / "out"
+    src.write_bytes(data)
+    pack(src, packed, model, CoderSettings(**settings))
+    unpack(packed, out)
+    assert out.read_bytes() == data
+    return container.read(packed)[0]
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_inputs_round_trip(tmp_path, ladder_model, name):
+    round_trip(tmp_path, HOSTILE[name], ladder_model)
+
+
+def test_corpus_text_is_coded_by_the_model(tmp_path, ladder_model, corpus_docs):
+    data = corpus_docs[2]["text"][:2500].encode()
+    src, packed = tmp_path / "in", tmp_path / "in.tlz"
+    src.write_bytes(data)
+    stats = pack(src, packed, ladder_model)
+    assert stats.kind == "text" and stats.model_chunk_bytes > 0 and stats.ideal_bits > 0
+    assert set(stats.ideal_by_step) == {1, 2, 3}  # every step of the ladder was coded
+    # the range coder costs little over the model's ideal code length
+    assert 8 * stats.coded_bytes < stats.ideal_bits * 1.05 + 64 * stats.chunks
+    unpack(packed, tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == data
+
+
+def test_causal_model_round_trips(tmp_path, causal_model):
+    for data in (HOSTILE["controls_and_markers"], EMMA.encode() * 3):
+        round_trip(tmp_path, data, causal_model)
+
+
+def test_large_input_round_trips(tmp_path, ladder_model):
+    """A few hundred KB of text (mostly chunks without a ladder: stopwords) and of binary."""
+    text = ("the and of to a in it is was " * 12000 + "\n\n" + EMMA + "\n").encode()
+    round_trip(tmp_path, text, ladder_model)
+    round_trip(tmp_path, os.urandom(300_000), ladder_model)
+
+
+def test_a_chunk_that_does_not_round_trip_falls_back(tmp_path, ladder_model, monkeypatch):
+    import codec.pack as P
+
+    monkeypatch.setattr(P, "decode_chunk", lambda *a, **k: "garbage")
+    src = tmp_path / "in"
+    src.write_bytes(EMMA.encode())
+    stats = pack(src, tmp_path / "in.tlz", ladder_model)
+    assert sum(stats.fallbacks.values()) == 1 and stats.model_chunk_bytes == 0
+    monkeypatch.undo()
+    unpack(tmp_path / "in.tlz", tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == EMMA.encode()
+
+
+def test_layout_rebuilds_any_whitespace():
+    for text in ["", " a ", "a\r\nb", "x\n\n\n\ny  z\t", "a\u00a0b\u2028c\n", HOSTILE["cut_inside_a_word"].decode()]:
+        layout = cut(text, 8)
+        assert layout is not None and rebuild(layout) == text
+
+
+def test_quantized_probabilities_are_never_zero():
+    import numpy as np
+
+    p = np.zeros(1000)
+    p[3] = 1.0
+    q = coder.quantize(p)
+    assert q.min() >= 1 and q.sum() <= coder.TOTAL
+
+
+def codec(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "codec.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_cli_round_trip_and_wrong_model_refused(tmp_path, ladder_model, causal_model):
+    src = tmp_path / "emma.txt"
+    src.write_text(EMMA + "\n", encoding="utf-8")
+    assert codec("pack", str(src), "-o", str(tmp_path / "a.tlz"), "--model", str(ladder_model.parent)).returncode == 0
+    assert codec("unpack", str(tmp_path / "a.tlz"), "-o", str(tmp_path / "b")).returncode == 0  # model from the header
+    assert (tmp_path / "b").read_bytes() == src.read_bytes()
+    wrong = codec("unpack", str(tmp_path / "a.tlz"), "-o", str(tmp_path / "c"), "--model", str(causal_model))
+    assert wrong.returncode == 2 and "not the model this archive was packed with" in wrong.stderr
+    assert not (tmp_path / "c").exists()
+    bad = codec("unpack", str(src), "-o", str(tmp_path / "d"), "--model", str(ladder_model))
+    assert bad.returncode == 2 and "not a codec archive" in bad.stderr
+    missing = codec("pack", str(tmp_path / "nope"), "-o", str(tmp_path / "e"), "--model", str(ladder_model))
+    assert missing.returncode == 2 and "nope" in missing.stderr
