@@ -24,6 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     pk.add_argument("--no-verify", action="store_true", help="skip decoding each chunk again (twice as fast)")
     pk.add_argument("--threads", type=int, default=1, help="torch threads; unpack uses the same (default 1)")
     pk.add_argument("--json", action="store_true", help="print the measured sizes and ideal bits as JSON")
+    pk.add_argument("--lossy", type=int, metavar="RUNG", help="lossy: store rung RUNG of each chunk's ladder and "
+                    "the index of the best of --candidates seeded expansions (by chrF)")
+    pk.add_argument("--candidates", type=int, default=4, help="expansions drawn per chunk with --lossy (default 4)")
     up = sub.add_parser("unpack", help="restore the original bytes of a .tlz archive")
     up.add_argument("archive", type=Path)
     up.add_argument("-o", "--output", type=Path, required=True)
@@ -42,12 +45,16 @@ def _pack(args) -> None:
     from codec.pack import pack
     from model.export import resolve
 
+    from codec.lossy import LossySettings
+
     folder = resolve(args.model)
-    stats = pack(args.input, args.output, folder, CoderSettings(threads=args.threads, verify=not args.no_verify))
+    lossy = LossySettings(args.lossy, args.candidates) if args.lossy is not None else None
+    stats = pack(args.input, args.output, folder, CoderSettings(threads=args.threads, verify=not args.no_verify), lossy)
     rate = 8 * stats.archive_bytes / max(stats.input_bytes, 1)
     print(f"{args.input} → {args.output}: {stats.input_bytes} → {stats.archive_bytes} bytes ({rate:.3f} bits/byte), "
           f"{stats.chunks} chunks, fallback {dict(stats.fallbacks) or 0}, "
-          f"{stats.input_bytes / max(stats.seconds, 1e-9):.0f} bytes/s, model {folder}", file=sys.stderr)
+          f"{stats.input_bytes / max(stats.seconds, 1e-9):.0f} bytes/s, model {folder}"
+          + (f", mean chrF {sum(stats.chrf) / max(len(stats.chrf), 1):.1f}" if stats.chrf else ""), file=sys.stderr)
     if args.json:
         print(json.dumps({k: v for k, v in stats.__dict__.items() if k != "per_chunk"}))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,7 @@ import numpy as np
 from codec import container as C
 from codec.coder import CoderSettings, Cost, Unfit, decode_chunk, encode_chunk, setup
 from codec.layout import Layout, cut, rebuild
+from codec.lossy import LOSSY, LossySettings, pack_side, unpack_side
 from model.export import ExportInfo, ModelError, load
 
 
@@ -38,7 +39,8 @@ class PackStats:
     fallbacks: Counter = field(default_factory=Counter)  # reason: chunks
     per_chunk: list[dict] = field(default_factory=list)  # bytes, coded bytes, ideal bits of each chunk
     seconds: float = 0.0
-    kind: str = "text"
+    kind: str = "text"  # text, raw, lossy
+    chrf: list[float] = field(default_factory=list)  # lossy: chrF of each chunk's kept expansion
 
 
 def _bar(total: int, desc: str):
@@ -83,7 +85,7 @@ def _text_side(layout: Layout, model, tok, info, settings: CoderSettings, stats:
                 stats.fallbacks[str(e).split(":")[-1].strip()] += 1
                 C.put_uint(side, C.FALLBACK)
                 C.put_bytes(side, chunk.encode("utf-8"))
-                stats.per_chunk.append({"bytes": size, "model": False})
+                stats.per_chunk.append({"bytes": size, "model": False, "fallback_zstd": _zstd_size(chunk)})
             else:
                 C.put_uint(side, C.MODEL)
                 C.put_bytes(side, top.encode("utf-8"))
@@ -99,6 +101,12 @@ def _text_side(layout: Layout, model, tok, info, settings: CoderSettings, stats:
         prev = key
 
 
+def _zstd_size(chunk: str) -> int:
+    import zstandard
+
+    return len(zstandard.ZstdCompressor(level=19).compress(chunk.encode("utf-8")))
+
+
 def _count(stats: PackStats, size: int, top: str, words: np.ndarray, cost: Cost) -> None:
     bits = sum(cost.by_step.values())
     stats.ideal_bits += bits
@@ -110,11 +118,14 @@ def _count(stats: PackStats, size: int, top: str, words: np.ndarray, cost: Cost)
                             "top": len(top.encode("utf-8"))})
 
 
-def pack(src: Path, out: Path, folder: Path, settings: CoderSettings = CoderSettings()) -> PackStats:
-    """Pack `src` into `out` with the model in export folder `folder`."""
+def pack(src: Path, out: Path, folder: Path, settings: CoderSettings = CoderSettings(),
+         lossy: LossySettings | None = None) -> PackStats:
+    """Pack `src` into `out` with the model in export folder `folder` (lossy as LLMPack when `lossy` is given)."""
     start = time.perf_counter()
     data = _read(src)
     info = ExportInfo.read(folder)
+    if lossy is not None:
+        lossy.check(info)
     stats = PackStats(input_bytes=len(data))
     side, codes = bytearray(), []
     layout = _layout(data, info)
@@ -125,9 +136,15 @@ def pack(src: Path, out: Path, folder: Path, settings: CoderSettings = CoderSett
     else:
         setup(settings.threads)
         model, tok, _ = load(folder, "cpu")
-        _text_side(layout, model, tok, info, settings, stats, side, codes)
-    stats.chunks = len(layout.chunks) if stats.kind == "text" else 0
-    header = C.Header(len(data), _sha(data), C.model_identity(folder), C.versions(), settings.as_dict())
+        if lossy is None:
+            _text_side(layout, model, tok, info, settings, stats, side, codes)
+        else:
+            stats.kind = "lossy"
+            with _bar(stats.input_bytes, "pack --lossy") as bar:
+                stats.chrf = pack_side(layout.chunks, model, tok, info, lossy, side, bar)
+    stats.chunks = len(layout.chunks) if stats.kind != "raw" else 0
+    extra = {"lossy": asdict(lossy)} if lossy is not None else {}
+    header = C.Header(len(data), _sha(data), C.model_identity(folder), C.versions(), {**settings.as_dict(), **extra})
     words = np.concatenate(codes).astype("<u4").tobytes() if codes else b""
     stats.archive_bytes = C.write(out, header, bytes(side), words)
     stats.coded_bytes = len(words)
@@ -163,6 +180,9 @@ def unpack(archive: Path, out: Path, folder: Path | None = None) -> float:
     check_model(header, folder)
     reader = C.Reader(side)
     kind = reader.uint()
+    if kind == LOSSY:
+        out.write_bytes(_unpack_lossy(reader, folder, header).encode("utf-8"))
+        return time.perf_counter() - start
     data = reader.rest() if kind == C.RAW else _unpack_text(reader, words, folder, header).encode("utf-8")
     if len(data) != header.size or _sha(data) != header.sha256:
         raise C.CodecError(f"{archive}: unpacked bytes differ from the original (damaged archive or another "
@@ -171,8 +191,16 @@ def unpack(archive: Path, out: Path, folder: Path | None = None) -> float:
     return time.perf_counter() - start
 
 
+def _unpack_lossy(reader: C.Reader, folder: Path, header: C.Header) -> str:
+    settings = {k: v for k, v in header.settings.items() if k != "lossy"}
+    setup(CoderSettings(**settings).threads)
+    model, tok, info = load(folder, "cpu")
+    with _bar(header.size, "unpack --lossy") as bar:
+        return unpack_side(reader, model, tok, info, LossySettings(**header.settings["lossy"]), bar)
+
+
 def _unpack_text(reader: C.Reader, words: bytes, folder: Path, header: C.Header) -> str:
-    settings = CoderSettings(**header.settings)
+    settings = CoderSettings(**{k: v for k, v in header.settings.items() if k != "lossy"})
     setup(settings.threads)
     model, tok, info = load(folder, "cpu")
     all_words = np.frombuffer(words, dtype="<u4").astype(np.uint32)

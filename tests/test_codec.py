@@ -137,3 +137,30 @@ def test_cli_round_trip_and_wrong_model_refused(tmp_path, ladder_model, causal_m
     assert bad.returncode == 2 and "not a codec archive" in bad.stderr
     missing = codec("pack", str(tmp_path / "nope"), "-o", str(tmp_path / "e"), "--model", str(ladder_model))
     assert missing.returncode == 2 and "nope" in missing.stderr
+
+
+def test_lossy_regenerates_the_chosen_candidate(tmp_path, ladder_model, corpus_docs):
+    from sacrebleu.metrics import CHRF
+
+    from codec.lossy import LossySettings
+
+    for name in ("empty", "binary", "invalid_utf8"):  # what is not text stays exact in lossy mode too
+        src, packed = tmp_path / name, tmp_path / f"{name}.tlz"
+        src.write_bytes(HOSTILE[name])
+        pack(src, packed, ladder_model, lossy=LossySettings(2, 2))
+        unpack(packed, tmp_path / f"{name}.out")
+        assert (tmp_path / f"{name}.out").read_bytes() == HOSTILE[name]
+    src, packed = tmp_path / "doc", tmp_path / "doc.tlz"
+    src.write_text("Hi there\n", encoding="utf-8")  # no ladder: stored as text
+    assert pack(src, packed, ladder_model, lossy=LossySettings(2, 3)).chrf == [100.0]
+    unpack(packed, tmp_path / "hi")
+    assert (tmp_path / "hi").read_text(encoding="utf-8") == "Hi there"
+    src.write_text(EMMA + "\n", encoding="utf-8")
+    stats = pack(src, packed, ladder_model, lossy=LossySettings(2, 3))
+    assert stats.kind == "lossy" and len(stats.chrf) == 1 and stats.archive_bytes < 600
+    unpack(packed, tmp_path / "a")
+    unpack(packed, tmp_path / "b")
+    assert (tmp_path / "b").read_bytes() == (tmp_path / "a").read_bytes()
+    assert CHRF().sentence_score((tmp_path / "a").read_text(encoding="utf-8"), [EMMA]).score == pytest.approx(stats.chrf[0])
+    with pytest.raises(container.CodecError, match="--lossy 9"):
+        pack(src, packed, ladder_model, lossy=LossySettings(9, 2))
