@@ -27,6 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     pk.add_argument("--lossy", type=int, metavar="RUNG", help="lossy: store rung RUNG of each chunk's ladder and "
                     "the index of the best of --candidates seeded expansions (by chrF)")
     pk.add_argument("--candidates", type=int, default=4, help="expansions drawn per chunk with --lossy (default 4)")
+    pk.add_argument("--online", action="store_true", help="NNCP style: pack and unpack take the same training "
+                    "step on each chunk after coding it (same machine and software needed to unpack)")
+    pk.add_argument("--online-lr", type=float, default=3e-4, help="Adam step size of --online (default 3e-4)")
     up = sub.add_parser("unpack", help="restore the original bytes of a .tlz archive")
     up.add_argument("archive", type=Path)
     up.add_argument("-o", "--output", type=Path, required=True)
@@ -46,10 +49,15 @@ def _pack(args) -> None:
     from model.export import resolve
 
     from codec.lossy import LossySettings
+    from codec.online import OnlineSettings
 
     folder = resolve(args.model)
     lossy = LossySettings(args.lossy, args.candidates) if args.lossy is not None else None
-    stats = pack(args.input, args.output, folder, CoderSettings(threads=args.threads, verify=not args.no_verify), lossy)
+    if args.online and lossy:
+        raise CodecError("--online and --lossy do not go together: --online codes losslessly")
+    online = OnlineSettings(lr=args.online_lr) if args.online else None
+    stats = pack(args.input, args.output, folder, CoderSettings(threads=args.threads, verify=not args.no_verify), lossy,
+                 online)
     rate = 8 * stats.archive_bytes / max(stats.input_bytes, 1)
     print(f"{args.input} → {args.output}: {stats.input_bytes} → {stats.archive_bytes} bytes ({rate:.3f} bits/byte), "
           f"{stats.chunks} chunks, fallback {dict(stats.fallbacks) or 0}, "

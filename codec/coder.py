@@ -46,6 +46,7 @@ class Cost:
     """Ideal code length in bits (-log2 p under the unquantized model) of a chunk, per step."""
     by_step: dict[int, float] = field(default_factory=dict)
     tokens: int = 0
+    steps: list = field(default_factory=list)  # the Steps coded (what --online then trains on)
 
 
 def setup(threads: int) -> None:
@@ -220,7 +221,7 @@ def encode_chunk(model, tok, info: ExportInfo, chunk: str) -> tuple[str, np.ndar
     import constriction
 
     top, steps = steps_of(chunk, info)
-    encoder, cost = constriction.stream.queue.RangeEncoder(), Cost()
+    encoder, cost = constriction.stream.queue.RangeEncoder(), Cost(steps=steps)
     for step in steps:
         ids = target_ids(tok, info, step)
         if rung_of(tok, info, step, ids) != step.lower:
@@ -231,6 +232,11 @@ def encode_chunk(model, tok, info: ExportInfo, chunk: str) -> tuple[str, np.ndar
 
 def decode_chunk(model, tok, info: ExportInfo, top: str, words: np.ndarray, limit: int) -> str:
     """The chunk from its top word and range code: each step's rung from the one above."""
+    return decode_steps(model, tok, info, top, words, limit)[-1].lower
+
+
+def decode_steps(model, tok, info: ExportInfo, top: str, words: np.ndarray, limit: int) -> list[Step]:
+    """The steps of a chunk decoded from its top word and range code, top first (the last one's lower is the text)."""
     import constriction
 
     decoder = constriction.stream.queue.RangeDecoder(words)
@@ -240,8 +246,9 @@ def decode_chunk(model, tok, info: ExportInfo, top: str, words: np.ndarray, limi
         plan = [info.levels]
     else:
         plan = list(range(info.levels, 0, -1))
-    rung = top
+    rung, steps = top, []
     for k in plan:
         step = Step(k, rung, "")
         rung = rung_of(tok, info, step, decode_step(Session(model, tok, info, step), decoder, limit))
-    return rung
+        steps.append(Step(k, step.upper, rung))
+    return steps

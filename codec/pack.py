@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from codec import container as C
-from codec.coder import CoderSettings, Cost, Unfit, decode_chunk, encode_chunk, setup
+from codec.coder import CoderSettings, Cost, Unfit, decode_chunk, decode_steps, encode_chunk, setup
+from codec.online import Learner, OnlineSettings
 from codec.layout import Layout, cut, rebuild
 from codec.lossy import LOSSY, LossySettings, pack_side, unpack_side
 from model.export import ExportInfo, ModelError, load
@@ -73,7 +74,7 @@ def _code_chunk(model, tok, info, chunk: str, settings: CoderSettings):
 
 
 def _text_side(layout: Layout, model, tok, info, settings: CoderSettings, stats: PackStats,
-               side: bytearray, codes: list[np.ndarray]) -> None:
+               side: bytearray, codes: list[np.ndarray], learner: Learner | None) -> None:
     C.put_uint(side, C.TEXT)
     C.put_uint(side, len(layout.chunks))
     with _bar(stats.input_bytes, "pack") as bar:
@@ -92,6 +93,8 @@ def _text_side(layout: Layout, model, tok, info, settings: CoderSettings, stats:
                 C.put_uint(side, len(words))
                 codes.append(words)
                 _count(stats, size, top, words, cost)
+                if learner is not None:  # unpack takes the same step after decoding this chunk
+                    learner.learn(cost.steps)
             bar.update(size)
     C.put_uint(side, len(layout.patch))
     prev = 0
@@ -119,8 +122,9 @@ def _count(stats: PackStats, size: int, top: str, words: np.ndarray, cost: Cost)
 
 
 def pack(src: Path, out: Path, folder: Path, settings: CoderSettings = CoderSettings(),
-         lossy: LossySettings | None = None) -> PackStats:
-    """Pack `src` into `out` with the model in export folder `folder` (lossy as LLMPack when `lossy` is given)."""
+         lossy: LossySettings | None = None, online: OnlineSettings | None = None) -> PackStats:
+    """Pack `src` into `out` with the model in export folder `folder` (lossy as LLMPack when `lossy` is given,
+    adapting the model as NNCP when `online` is)."""
     start = time.perf_counter()
     data = _read(src)
     info = ExportInfo.read(folder)
@@ -137,13 +141,15 @@ def pack(src: Path, out: Path, folder: Path, settings: CoderSettings = CoderSett
         setup(settings.threads)
         model, tok, _ = load(folder, "cpu")
         if lossy is None:
-            _text_side(layout, model, tok, info, settings, stats, side, codes)
+            learner = Learner(model, tok, info, online) if online is not None else None
+            _text_side(layout, model, tok, info, settings, stats, side, codes, learner)
         else:
             stats.kind = "lossy"
             with _bar(stats.input_bytes, "pack --lossy") as bar:
                 stats.chrf = pack_side(layout.chunks, model, tok, info, lossy, side, bar)
     stats.chunks = len(layout.chunks) if stats.kind != "raw" else 0
     extra = {"lossy": asdict(lossy)} if lossy is not None else {}
+    extra |= {"online": asdict(online)} if online is not None and lossy is None else {}
     header = C.Header(len(data), _sha(data), C.model_identity(folder), C.versions(), {**settings.as_dict(), **extra})
     words = np.concatenate(codes).astype("<u4").tobytes() if codes else b""
     stats.archive_bytes = C.write(out, header, bytes(side), words)
@@ -192,7 +198,7 @@ def unpack(archive: Path, out: Path, folder: Path | None = None) -> float:
 
 
 def _unpack_lossy(reader: C.Reader, folder: Path, header: C.Header) -> str:
-    settings = {k: v for k, v in header.settings.items() if k != "lossy"}
+    settings = {k: v for k, v in header.settings.items() if k not in ("lossy", "online")}
     setup(CoderSettings(**settings).threads)
     model, tok, info = load(folder, "cpu")
     with _bar(header.size, "unpack --lossy") as bar:
@@ -200,9 +206,11 @@ def _unpack_lossy(reader: C.Reader, folder: Path, header: C.Header) -> str:
 
 
 def _unpack_text(reader: C.Reader, words: bytes, folder: Path, header: C.Header) -> str:
-    settings = CoderSettings(**{k: v for k, v in header.settings.items() if k != "lossy"})
+    settings = CoderSettings(**{k: v for k, v in header.settings.items() if k not in ("lossy", "online")})
     setup(settings.threads)
     model, tok, info = load(folder, "cpu")
+    online = header.settings.get("online")
+    learner = Learner(model, tok, info, OnlineSettings(**online)) if online else None
     all_words = np.frombuffer(words, dtype="<u4").astype(np.uint32)
     chunks, pos = [], 0
     with _bar(header.size, "unpack") as bar:
@@ -213,7 +221,10 @@ def _unpack_text(reader: C.Reader, words: bytes, folder: Path, header: C.Header)
                 top = reader.bytes().decode("utf-8")
                 n = reader.uint()
                 try:
-                    chunks.append(decode_chunk(model, tok, info, top, all_words[pos : pos + n], settings.max_tokens))
+                    steps = decode_steps(model, tok, info, top, all_words[pos : pos + n], settings.max_tokens)
+                    chunks.append(steps[-1].lower)
+                    if learner is not None:
+                        learner.learn(steps)
                 except (Unfit, ValueError) as e:  # constriction raises ValueError on an exhausted stream
                     raise C.CodecError(f"damaged archive: chunk {len(chunks)} does not decode ({e})") from e
                 pos += n

@@ -164,3 +164,23 @@ def test_lossy_regenerates_the_chosen_candidate(tmp_path, ladder_model, corpus_d
     assert CHRF().sentence_score((tmp_path / "a").read_text(encoding="utf-8"), [EMMA]).score == pytest.approx(stats.chrf[0])
     with pytest.raises(container.CodecError, match="--lossy 9"):
         pack(src, packed, ladder_model, lossy=LossySettings(9, 2))
+
+
+def test_online_round_trips_and_adapts(tmp_path, ladder_model, corpus_docs):
+    from codec.online import OnlineSettings
+
+    for name in ("empty", "invalid_utf8", "controls_and_markers"):
+        src = tmp_path / name
+        src.write_bytes(HOSTILE[name])
+        pack(src, tmp_path / f"{name}.tlz", ladder_model, online=OnlineSettings())
+        unpack(tmp_path / f"{name}.tlz", tmp_path / f"{name}.out")
+        assert (tmp_path / f"{name}.out").read_bytes() == HOSTILE[name]
+    data = corpus_docs[3]["text"][:3000].encode()
+    (tmp_path / "doc").write_bytes(data)
+    static = pack(tmp_path / "doc", tmp_path / "s.tlz", ladder_model)
+    online = pack(tmp_path / "doc", tmp_path / "o.tlz", ladder_model, online=OnlineSettings(lr=3e-3))
+    assert static.chunks > 1 and online.ideal_bits != static.ideal_bits  # the later chunks saw another model
+    header = container.read(tmp_path / "o.tlz")[0]
+    assert header.settings["online"]["lr"] == 3e-3
+    unpack(tmp_path / "o.tlz", tmp_path / "o.out")
+    assert (tmp_path / "o.out").read_bytes() == data
