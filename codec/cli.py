@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     bn.add_argument("--ladders", type=Path, default=Path("ladders/default-L4"), help="whose val split to use")
     bn.add_argument("--max-bytes", type=int, default=16384, help="cut the default input to this many bytes")
     bn.add_argument("--out", type=Path, default=Path("bench/codec.json"), help="the measurements as JSON")
+    bn.add_argument("--append", action="store_true", help="keep --out's codec rows of other models (same input)")
+    bn.add_argument("--online", nargs="*", default=[], help="models to measure with --online as well")
     return p
 
 
@@ -79,7 +81,7 @@ def _unpack(args) -> None:
 def _bench(args) -> None:
     from codec.bench import run
 
-    run(args.input, args.models, args.ladders, args.max_bytes, args.out)
+    run(args.input, args.models, args.ladders, args.max_bytes, args.out, args.append, args.online)
 
 
 def main(argv: list[str] | None = None) -> None:
