@@ -31,7 +31,8 @@ class CoderSettings:
     max_tokens: int = 65536  # per step in unpack: a damaged archive stops instead of looping
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """What unpack needs (verify is pack's alone)."""
+        return {k: v for k, v in asdict(self).items() if k != "verify"}
 
 
 @dataclass(frozen=True)

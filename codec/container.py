@@ -1,6 +1,6 @@
 """The `.tlz` archive: a JSON header, a zstd-compressed side stream and the range-coded words.
 
-    b"TLZ\\0" | u32 header length | header (JSON) | u64 side length | zstd(side) | range-coded u32 words
+    b"TLZ\\0" | u32 header length | zlib(header JSON) | u64 side length | zstd(side) | range-coded u32 words
 
 The header names the format version, the model's and tokenizer's hashes and the library versions, so
 `unpack` refuses another model instead of writing garbage. The side stream holds what the model does
@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,7 +117,8 @@ def write(path: Path, header: Header, side: bytes, words: bytes) -> int:
     """Write the archive; its size in bytes."""
     import zstandard
 
-    head = json.dumps(header.__dict__, sort_keys=True, separators=(",", ":")).encode()
+    # zlib: a third off the header, a fixed cost that counts on small files
+    head = zlib.compress(json.dumps(header.__dict__, sort_keys=True, separators=(",", ":")).encode(), 9)
     packed = zstandard.ZstdCompressor(level=19).compress(side)
     blob = MAGIC + struct.pack("<I", len(head)) + head + struct.pack("<Q", len(packed)) + packed + words
     path.write_bytes(blob)
@@ -135,7 +137,7 @@ def read(path: Path) -> tuple[Header, bytes, bytes]:
         raise CodecError(f"{path}: not a codec archive (no TLZ magic)")
     try:
         (n,) = struct.unpack_from("<I", blob, 4)
-        raw = json.loads(blob[8 : 8 + n])
+        raw = json.loads(zlib.decompress(blob[8 : 8 + n]))
         if raw.get("format_version") != FORMAT_VERSION:
             raise CodecError(f"{path}: archive format {raw.get('format_version')}, this codec reads {FORMAT_VERSION}")
         header = Header(**raw)
@@ -150,7 +152,7 @@ def read(path: Path) -> tuple[Header, bytes, bytes]:
 
 
 def header_size(path: Path) -> int:
-    """Bytes of magic, length and header JSON at the start of an archive."""
+    """Bytes of magic, length and header at the start of an archive."""
     with path.open("rb") as f:
         start = f.read(8)
     return 8 + struct.unpack_from("<I", start, 4)[0]
