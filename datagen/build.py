@@ -3,7 +3,8 @@
 The output folder:
   build.json      the settings the shards are built with, written first: a rerun must match them
   data/<split>/   finished zstd Parquet shards, one per task and split
-  logs/           datatrove's completion markers, per-task stats and logs
+  logs/           the work plan (plan.json, plan/<rank>.json), datatrove's completion markers,
+                  per-task stats and logs
   .partial/       shards being written (never read)
   manifest.json   written last, once every task is complete
 """
@@ -22,7 +23,8 @@ import pyarrow.parquet as pq
 
 from compressors.rake import _rake
 from datagen.config import RUN_ONLY, BuildConfig
-from datagen.read import InputError, ReadDocuments, check_readable, default_corpus
+from datagen.plan import PlanError, check_plan, dataset_shard_plan, make_plan, save_plan
+from datagen.read import InputError, ReadDocuments, check_readable, dataset_files, dataset_shards, default_corpus
 from datagen.steps import SCHEMA_VERSION, LadderStep, ShardWriter
 from textladder.config import first_difference, to_dict
 from textladder.versions import versions
@@ -122,7 +124,34 @@ def _task_counters(logs: str, tasks: int) -> dict[str, float]:
     return totals
 
 
-def write_manifest(cfg: BuildConfig, seconds: float) -> dict:
+def plan_work(cfg: BuildConfig, logs: str) -> dict:
+    """Make the work plan of this build and store it under `logs`, before any task starts."""
+    columns = [cfg.text_column, cfg.id_column]
+    if cfg.dataset:
+        files = dataset_files(cfg.dataset, cfg.dataset_config, cfg.split)
+        if files is None:
+            shards = dataset_shards(cfg.dataset, cfg.dataset_config, cfg.split)
+            plan = dataset_shard_plan(shards, cfg.tasks, cfg.dataset)
+        else:
+            plan = make_plan(files, cfg.tasks, columns)
+    else:
+        check_readable(cfg.input, cfg.text_column, cfg.id_column)
+        plan = make_plan(cfg.input, cfg.tasks, columns)
+    save_plan(logs, plan)
+    return plan["summary"]
+
+
+def _input_counts(plan: dict, counters: dict[str, float]) -> dict:
+    """What the plan said of the input and what the tasks read of it; a row read twice or missed is an error."""
+    read = {"rows_read": int(counters.get("rows_read", 0)), "bytes_read": int(counters.get("bytes_read", 0))}
+    expected = plan.get("rows_from_footers")
+    if expected is not None and expected != read["rows_read"]:
+        raise BuildError(f"the tasks read {read['rows_read']} rows, the Parquet footers hold {expected}")
+    return {"tasks": plan["tasks"], "files": plan["files"], "units": plan["units"],
+            "input_bytes": plan["input_bytes"], "rows_from_footers": expected, **read}
+
+
+def write_manifest(cfg: BuildConfig, seconds: float, plan: dict) -> dict:
     out = cfg.out
     counters = _task_counters(os.path.join(out, "logs"), cfg.tasks)
     shards = []
@@ -146,6 +175,7 @@ def write_manifest(cfg: BuildConfig, seconds: float) -> dict:
             "chunks": sum(rows.values()),
             "variant_ladders": sum(rows.values()) * cfg.ladder.variants,
         },
+        "input": _input_counts(plan, counters),
         "skipped": {k.split("/", 1)[1]: int(v) for k, v in sorted(counters.items()) if k.startswith("skipped/")},
         "timing": {
             "seconds": round(seconds, 3),
@@ -163,11 +193,15 @@ def write_manifest(cfg: BuildConfig, seconds: float) -> dict:
 def run_build(cfg: BuildConfig, force: bool = False) -> dict | None:
     """Build (or resume) the ladders of `cfg`; the manifest, or None when a Slurm job was only submitted."""
     cfg = resolve(cfg)
-    files = check_readable(cfg.input, cfg.text_column, cfg.id_column) if cfg.input else []
-    prepare_out(cfg, force)
     logs = os.path.join(cfg.out, "logs")
+    try:
+        plan = None if force else check_plan(logs, cfg.tasks)
+    except PlanError as e:
+        raise BuildError(str(e)) from e
+    prepare_out(cfg, force)
+    plan = plan or plan_work(cfg, logs)
     pipeline = [
-        ReadDocuments(files, cfg.dataset, cfg.dataset_config, cfg.split, cfg.text_column, cfg.id_column),
+        ReadDocuments(logs, cfg.dataset_config, cfg.split, cfg.text_column, cfg.id_column),
         LadderStep(cfg.ladder, cfg.max_words, cfg.val_fraction, bar_slots=cfg.workers),
         ShardWriter(cfg.out),
     ]
@@ -189,4 +223,4 @@ def run_build(cfg: BuildConfig, force: bool = False) -> dict | None:
             f"{len(incomplete)} of {cfg.tasks} tasks did not complete (ranks {incomplete[:10]}); "
             f"logs in {logs}/logs; rerun the same command to resume"
         )
-    return write_manifest(cfg, seconds)
+    return write_manifest(cfg, seconds, plan)
