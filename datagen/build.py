@@ -12,6 +12,7 @@ The output folder:
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import sys
@@ -101,7 +102,8 @@ def make_executor(cfg: BuildConfig, pipeline: list, logging_dir: str):
             raise BuildError("--engine slurm needs slurm.partition (--set slurm.partition=NAME)")
         return SlurmPipelineExecutor(pipeline, tasks=cfg.tasks, workers=cfg.workers, time=cfg.slurm.time,
                                      partition=cfg.slurm.partition, cpus_per_task=cfg.slurm.cpus_per_task,
-                                     mem_per_cpu_gb=cfg.slurm.mem_per_cpu_gb, sbatch_args=cfg.slurm.sbatch_args,
+                                     # sbatch refuses "2.0G": whole gigabytes only
+                                     mem_per_cpu_gb=math.ceil(cfg.slurm.mem_per_cpu_gb), sbatch_args=cfg.slurm.sbatch_args,
                                      job_name="textladder-datagen", logging_dir=logging_dir,
                                      venv_path=os.path.join(sys.prefix, "bin", "activate"))
     from datatrove.executor import LocalPipelineExecutor
