@@ -19,6 +19,7 @@ TOKEN = re.compile(r"([^\W_]+(?:['’][^\W_]+)*)|\S")
 PHRASE_BREAK = "."
 PARAGRAPH = re.compile(r"\n\s*\n")
 SPACES = re.compile(r"\s+")
+POSSESSIVE = re.compile(r"['’][sS]$")
 # Punkt only looks for boundaries at these; a line without one is one sentence (a phrase rung, say).
 SENTENCE_END = re.compile(r"[.!?…。！？]")
 
@@ -33,14 +34,25 @@ def word_count(text: str) -> int:
 
 
 def fold(word: str) -> str:
-    """The form words are compared in: case aside, one apostrophe."""
+    """Case aside, one apostrophe: the form RAKE and the metrics compare words in."""
     return word.lower().replace("’", "'")
+
+
+def strip_possessive(word: str) -> str:
+    """"Apollo's" -> "Apollo": the top rung names the thing, not its possessive."""
+    return POSSESSIVE.sub("", word)
+
+
+@functools.lru_cache(maxsize=65536)
+def form(word: str) -> str:
+    """The form a word counts in for ladders and topics: folded, possessive 's dropped ("apollo")."""
+    return strip_possessive(fold(word))
 
 
 @functools.lru_cache(maxsize=16384)
 def vocabulary(text: str) -> frozenset[str]:
-    """The folded words of a text, as a set."""
-    return frozenset(WORD.findall(fold(text)))
+    """The forms of the words of a text, as a set (the ladder invariant compares rungs in these)."""
+    return frozenset(map(form, set(WORD.findall(text))))
 
 
 def rake_tokens(sentence: str) -> list[str]:
@@ -58,29 +70,23 @@ def is_content(word: str) -> bool:
     return fold(word) not in stopwords()
 
 
-_KNOWN_SENTENCES: set[str] = set()
-
-
 @functools.lru_cache(maxsize=16384)
 def _line_sentences(line: str) -> tuple[str, ...]:
     line = SPACES.sub(" ", line).strip()
     if not WORD.search(line):
         return ()
-    if line in _KNOWN_SENTENCES or not SENTENCE_END.search(line[:-1]):
+    if not SENTENCE_END.search(line[:-1]):
         return (line,)
-    found = tuple(s for s in punkt.sent_tokenize(line) if WORD.search(s))
-    # A sentence chosen into a rung stays one sentence there, without asking punkt again.
-    if len(_KNOWN_SENTENCES) > 100_000:
-        _KNOWN_SENTENCES.clear()
-    _KNOWN_SENTENCES.update(found)
-    return found
+    return tuple(s for s in punkt.sent_tokenize(line) if WORD.search(s))
 
 
 @functools.lru_cache(maxsize=4096)
 def sentences(text: str) -> tuple[str, ...]:
     """Sentences of a text, line by line: punkt (Kiss & Strunk 2006) inside a line, never across one.
 
-    Cached per line: a sentence rung is one chosen sentence a line, so its lines are found already split.
+    Punkt decides each candidate break from its local context alone (the word before, the mark, the
+    token after), so a sentence it found, put alone on a line, splits back into just itself: a
+    sentence rung reads back as exactly its sentences (tests/test_ladder.py checks it on the corpus).
     """
     return tuple(s for line in text.split("\n") for s in _line_sentences(line))
 

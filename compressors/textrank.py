@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from compressors import text as T
 from compressors.select import CannotCompress, greedy_fit, rank_order
+from compressors.topic import topicality
 
 
 def similarity(content: list[frozenset[str]], lengths: np.ndarray) -> np.ndarray:
@@ -28,24 +29,41 @@ def similarity(content: list[frozenset[str]], lengths: np.ndarray) -> np.ndarray
     return sim
 
 
-def pagerank(weights: np.ndarray, damping: float = 0.85) -> np.ndarray:
+def pagerank(weights: np.ndarray, damping: float = 0.85, teleport: np.ndarray | None = None) -> np.ndarray:
     """Weighted PageRank scores (n,) of a symmetric weight matrix (n, n), isolated nodes scoring 1 - damping.
 
-    The fixed point of s = (1 - d) + d T's, solved directly: (I - d T') s = (1 - d), T row-normalized.
+    The fixed point of s = (1 - d) p + d T's, solved directly: (I - d T') s = (1 - d) p, T
+    row-normalized; p (n,) is where a random surfer restarts, uniform (all ones) unless `teleport`
+    biases it (topic-sensitive PageRank, Haveliwala 2002), scaled to mean 1 so scores stay comparable.
     """
     out_weight = weights.sum(axis=1, keepdims=True)
     transition = np.divide(weights, out_weight, out=np.zeros_like(weights), where=out_weight > 0)
     n = len(weights)
-    return np.linalg.solve(np.eye(n) - damping * transition.T, np.full(n, 1 - damping))
+    restart = np.ones(n) if teleport is None or teleport.sum() <= 0 else teleport * (n / teleport.sum())
+    return np.linalg.solve(np.eye(n) - damping * transition.T, (1 - damping) * restart)
 
 
 @functools.lru_cache(maxsize=4096)
 def analyze(text: str) -> tuple[tuple[str, ...], np.ndarray, list[frozenset[str]], np.ndarray]:
-    """(sentences, word counts (n,), content words of each, TextRank scores (n,)), computed once."""
+    """(sentences, word counts (n,), content words of each, similarity graph (n, n)), computed once."""
     sents = T.sentences(text)
     lengths = np.array([T.word_count(s) for s in sents])
     content = [T.vocabulary(s) - T.stopwords() for s in sents]
-    return sents, lengths, content, pagerank(similarity(content, lengths))
+    return sents, lengths, content, similarity(content, lengths)
+
+
+@functools.lru_cache(maxsize=4096)
+def scores(text: str, about: str | None = None) -> np.ndarray:
+    """TextRank scores (n,) of the sentences of `text` (shared by every variant: never modify them).
+
+    With `about` (the document `text` was cut from), PageRank restarts at each sentence in proportion to
+    the topicality of its most topical word, so the sentences naming what the document is about rank
+    higher and the topic survives into the rungs above."""
+    _, _, content, sim = analyze(text)
+    if about is None:
+        return pagerank(sim)
+    topic = topicality(about)
+    return pagerank(sim, teleport=np.array([max([topic.get(w, 0.0) for w in ws], default=0.0) for ws in content]))
 
 
 @dataclass(frozen=True)
@@ -60,13 +78,14 @@ class TextRank:
     min_sentences: int = 1
     min_content_words: int = 1
     temperature: float = 0.0
+    about: str | None = field(default=None, repr=False)  # the document whose topic to keep, see `scores`
     name = "textrank"
 
     def compress(self, text: str, rng: np.random.Generator) -> str:
-        sents, lengths, content, scores = analyze(text)
+        sents, lengths, content, _ = analyze(text)
         if len(sents) <= self.min_sentences:
             raise CannotCompress("cannot_shrink", f"{len(sents)} sentence(s), need more than {self.min_sentences}")
-        order = rank_order(scores, self.temperature, rng)
+        order = rank_order(scores(text, self.about), self.temperature, rng)
         budget = min(self.target_words, int(lengths.sum()) - 1)
         chosen = greedy_fit(order, lengths, budget, self.min_sentences, len(sents) - 1)
         chosen = self._with_content(chosen, order, content, len(sents) - 1)
