@@ -127,10 +127,23 @@ def _gz_lines(f: Counter, unit: dict, text_column: str, id_column: str | None) -
                 yield _json_row(raw, f"{unit['path']}:{lineno}", id_column, text_column)
 
 
+def _footer(f: Counter):
+    """The file's Parquet metadata, reading exactly the footer: pyarrow's own open reads the last 64 KiB,
+    which, once per task on a file split over many tasks, would be most of what a small file holds."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    f.seek(-8, 2)
+    length = int.from_bytes(f.read(8)[:4], "little")
+    f.seek(-(length + 8), 2)
+    return pq.read_metadata(io.BytesIO(b"PAR1" + f.read(length + 8)))
+
+
 def _parquet_rows(f: Counter, unit: dict, text_column: str, id_column: str | None) -> Iterator[Row]:
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(f)
+    pf = pq.ParquetFile(f, metadata=_footer(f))
     names = pf.schema_arrow.names
     columns = [text_column] + [c for c in {id_column or "id"} - {text_column} if c in names]
     index = sum(pf.metadata.row_group(i).num_rows for i in range(unit["start"]))
