@@ -7,8 +7,8 @@
 2. Documents per second per core for 256-word chunks (the default --max-words): documents of 256
    words each, one worker, one task, default ladder settings (L=4, K=4). docs/scale.md uses it.
 
-    .venv/bin/python bench/datagen_scale.py                     # both, about 4 minutes on 2 cores
-    .venv/bin/python bench/datagen_scale.py --part plan --rows 20000
+    .venv/bin/python bench/datagen_scale.py                     # both, about 5 minutes on 2 cores
+    .venv/bin/python bench/datagen_scale.py --part plan --rows 40000 --repeat 1
 
 Figures of the latest run: bench/README.md ("Datagen at scale").
 """
@@ -95,8 +95,8 @@ def part_rate(work: Path, docs: int) -> None:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--part", choices=["plan", "rate", "all"], default="all")
-    p.add_argument("--rows", type=int, default=24000, help="rows of the big Parquet file")
-    p.add_argument("--row-group", type=int, default=150, help="rows per row group")
+    p.add_argument("--rows", type=int, default=80000, help="rows of the big Parquet file")
+    p.add_argument("--row-group", type=int, default=2000, help="rows per row group")
     p.add_argument("--repeat", type=int, default=2, help="runs of each task count; the best is kept")
     p.add_argument("--rate-docs", type=int, default=300, help="256-word documents of the rate part")
     args = p.parse_args()
