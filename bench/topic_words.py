@@ -19,7 +19,7 @@ from collections import Counter
 from compressors import CannotCompress, LadderConfig, build
 from compressors import text as T
 from compressors.ladder import SCORERS
-from compressors.topic import is_topic_word
+from compressors.topic import is_topic_word, topicality
 from datagen.read import default_corpus
 
 
@@ -39,9 +39,16 @@ def wikipedia_chunks(max_words: int) -> list[tuple[dict, int, str]]:
             for i, c in enumerate(T.chunks(d["text"], max_words))]
 
 
+def most_topical_word(chunk: str, counted_over: str) -> str:
+    """The chunk's word with the highest topicality counted over `counted_over` (chunk or document)."""
+    topic = topicality(counted_over)
+    return max((T.form(w) for w in T.words(chunk) if is_topic_word(w)), key=lambda f: topic.get(f, 0.0))
+
+
 def measure(chunks, cfg: LadderConfig, article_only: bool) -> dict[str, float]:
-    """Shares among the chunks whose text holds a title word: top rung, rung L-1, reference."""
-    top = below = reference = n = 0
+    """Shares among the chunks whose text holds a title word: top rung, rung L-1, the reference, and the
+    most topical word of the chunk with counts over the chunk and over its document (before any rung)."""
+    top = below = first = reference = by_chunk = by_document = n = 0
     for doc, i, chunk in chunks:
         title = doc["title"].split(" / ")[0] if article_only else doc["title"]
         wanted = title_words(title)
@@ -54,8 +61,12 @@ def measure(chunks, cfg: LadderConfig, article_only: bool) -> dict[str, float]:
         n += 1
         top += T.form(rungs[-1]) in wanted
         below += bool(wanted & T.vocabulary(rungs[-2] if len(rungs) > 1 else chunk))
+        first += bool(wanted & T.vocabulary(rungs[0]))
         reference += most_frequent_word(chunk) in wanted
-    return {"chunks": n, "top": top / n, "rung_below": below / n, "reference": reference / n}
+        by_chunk += most_topical_word(chunk, chunk) in wanted
+        by_document += most_topical_word(chunk, doc["text"]) in wanted
+    return {"chunks": n, "top": top / n, "rung_below": below / n, "rung_one": first / n, "reference": reference / n,
+            "topic_by_chunk": by_chunk / n, "topic_by_document": by_document / n}
 
 
 def main() -> None:
@@ -72,8 +83,9 @@ def main() -> None:
             m = measure(chunks, cfg, article_only)
             words = "article name" if article_only else "whole title"
             print(f"scorer {scorer:5s} ({words}): top rung is a title word in {m['top']:.3f} of {m['chunks']} chunks "
-                  f"holding one; rung L-1 holds one in {m['rung_below']:.3f}; most frequent content word "
-                  f"{m['reference']:.3f}")
+                  f"holding one; rung L-1 holds one in {m['rung_below']:.3f}, rung 1 in {m['rung_one']:.3f}; most frequent content word "
+                  f"{m['reference']:.3f}; most topical word, counted over the chunk {m['topic_by_chunk']:.3f}, "
+                  f"over the document {m['topic_by_document']:.3f}")
     for doc, i, chunk in chunks[:: max(1, len(chunks) // args.show)][: args.show] if args.show else []:
         print(f"\n{doc['title']} #{i}")
         for scorer in SCORERS:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 
@@ -29,9 +30,8 @@ class Phrases:
 
     phrases: tuple[tuple[str, ...], ...]  # surface words of each phrase
     keys: tuple[tuple[str, ...], ...]  # folded words of each phrase, as rake-nltk has them
-    forms: tuple[tuple[str, ...], ...]  # forms of each phrase's words (compressors.text.form)
     scores: np.ndarray  # (n phrases,) sum of word scores
-    word_scores: dict[str, float]  # surface word -> degree / frequency, in text order
+    word_scores: dict[str, float]  # folded word -> degree / frequency
 
 
 Candidates = tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # (folded words, surface words) each
@@ -43,6 +43,7 @@ def preload() -> None:
     T.stopwords()
     T.sentences("Mr. Woodhouse slept. Emma read.")
     rarity("emma")
+    is_topic_word("Emma")
 
 
 _rake = preload  # the name datagen/build.py calls it by, from when it built rake-nltk's Rake here
@@ -64,18 +65,16 @@ def candidates(line: str) -> Candidates:
     Per line, not per sentence: sentences end at punctuation, which breaks a phrase anyway.
     """
     ignore = _ignored()
-    out, keys, surface = [], [], []
-    for match in T.TOKEN.finditer(line):
-        word = match.group(1)
-        key = T.fold(word) if word else T.PHRASE_BREAK
-        if key not in ignore:
-            keys.append(key)
-            surface.append(word)
-        elif keys:
-            out.append((tuple(keys), tuple(surface)))
-            keys, surface = [], []
-    if keys:
-        out.append((tuple(keys), tuple(surface)))
+    words = T.TOKEN.findall(line)  # a word, or "" for any other character: a break
+    out, start = [], 0
+    keys = [T.fold(w) if w else T.PHRASE_BREAK for w in words]
+    for i, key in enumerate(keys):
+        if key in ignore:
+            if i > start:
+                out.append((tuple(keys[start:i]), tuple(words[start:i])))
+            start = i + 1
+    if len(keys) > start:
+        out.append((tuple(keys[start:]), tuple(words[start:])))
     return tuple(out)
 
 
@@ -87,18 +86,20 @@ def analyze(text: str) -> Phrases:
         for key, surface in candidates(line):
             found.setdefault(key, surface)
     # RAKE's word score, degree / frequency, as rake-nltk's default metric computes it: a word's degree
-    # sums the lengths of the phrases it occurs in (rake-nltk builds a full co-occurrence graph for it).
-    frequency: Counter[str] = Counter()
-    degree: Counter[str] = Counter()
-    for phrase in found:
-        for w in phrase:
-            frequency[w] += 1
-            degree[w] += len(phrase)
-    word_score = {w: degree[w] / frequency[w] for w in frequency}
-    scores = np.array([sum(word_score[w] for w in p) for p in found], dtype=float)
-    words = {s: word_score[w] for p, surface in found.items() for w, s in zip(p, surface)}
-    forms = tuple(tuple(map(T.form, surface)) for surface in found.values())
-    return Phrases(tuple(found.values()), tuple(found), forms, scores, words)
+    # sums the lengths of the phrases it occurs in (rake-nltk builds a full co-occurrence graph for it),
+    # so counting each phrase len(phrase) times gives it.
+    frequency = Counter(chain.from_iterable(found))
+    degree = Counter(chain.from_iterable(p * len(p) for p in found))
+    word_score = {w: degree[w] / n for w, n in frequency.items()}
+    scores = np.array([sum(map(word_score.__getitem__, p)) for p in found], dtype=float)
+    return Phrases(tuple(found.values()), tuple(found), scores, word_score)
+
+
+@functools.lru_cache(maxsize=4096)
+def word_scores(text: str) -> dict[str, float]:
+    """surface word -> RAKE word score (degree / frequency), in text order."""
+    found = analyze(text)
+    return {s: found.word_scores[w] for key, surface in zip(found.keys, found.phrases) for w, s in zip(key, surface)}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -112,7 +113,7 @@ def topical_scores(text: str, about: str) -> np.ndarray:
     corpus this keeps a title word in rung L-1 of 0.69 of chunks, against 0.23 with RAKE alone
     (bench/README.md)."""
     found, topic = analyze(text), topicality(about)
-    best = np.array([max([topic.get(f, 0.0) for f in forms]) for forms in found.forms])
+    best = np.array([max([topic.get(T.form(w), 0.0) for w in surface]) for surface in found.phrases])
     relative = best / best.max() if best.max() > 0 else np.ones(len(best))
     lengths = np.array([len(p) for p in found.phrases])
     return found.scores / lengths * relative**2
@@ -179,12 +180,13 @@ class SingleWord:
         return T.strip_possessive(list(candidates)[order[0]])
 
     def _candidates(self, text: str) -> dict[str, float]:
-        """surface word -> score, one surface per form (its first), in text order."""
-        if self.about is None:
-            return analyze(text).word_scores
-        topic = topicality(self.about)
+        """surface word -> score, one surface per form (its first), in text order. RAKE's word scores
+        when no word of the text can be a topic (only "Mr" and "would", say)."""
         by_form: dict[str, str] = {}
-        for w in T.words(text):
+        for w in T.words(text) if self.about is not None else ():
             if is_topic_word(w):
                 by_form.setdefault(T.form(w), w)
+        if not by_form:
+            return word_scores(text)
+        topic = topicality(self.about)
         return {w: topic.get(f, 0.0) for f, w in by_form.items()}

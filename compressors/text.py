@@ -29,8 +29,13 @@ def words(text: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=16384)
+def _words(text: str) -> tuple[str, ...]:
+    """The words of a text, found once for its count and its vocabulary (the rung check asks both)."""
+    return tuple(WORD.findall(text))
+
+
 def word_count(text: str) -> int:
-    return len(WORD.findall(text))
+    return len(_words(text))
 
 
 def fold(word: str) -> str:
@@ -52,7 +57,7 @@ def form(word: str) -> str:
 @functools.lru_cache(maxsize=16384)
 def vocabulary(text: str) -> frozenset[str]:
     """The forms of the words of a text, as a set (the ladder invariant compares rungs in these)."""
-    return frozenset(map(form, set(WORD.findall(text))))
+    return frozenset(map(form, set(_words(text))))
 
 
 def rake_tokens(sentence: str) -> list[str]:
@@ -70,6 +75,28 @@ def is_content(word: str) -> bool:
     return fold(word) not in stopwords()
 
 
+class _Punkt(punkt.PunktSentenceTokenizer):
+    """Punkt's English tokenizer, remembering its decisions. Each decision is a function of a few
+    characters of context alone (the word before a mark, the mark, the token after) and the fixed
+    English tables, so remembering it changes no result; a third of them repeat in the corpus."""
+
+    @functools.lru_cache(maxsize=65536)
+    def _context_has_sentbreak(self, context: str) -> bool:
+        return super()._context_has_sentbreak(context)
+
+
+@functools.cache
+def _punkt() -> punkt.PunktSentenceTokenizer:
+    """Built once: punkt.sent_tokenize builds a tokenizer on every call."""
+    english = punkt.tokenizer_for("english")
+    return _Punkt(english.params, rules=english.rules)
+
+
+def split_sentences(text: str) -> list[str]:
+    """punkt.sent_tokenize(text) for English."""
+    return _punkt().tokenize(text)
+
+
 @functools.lru_cache(maxsize=16384)
 def _line_sentences(line: str) -> tuple[str, ...]:
     line = SPACES.sub(" ", line).strip()
@@ -77,7 +104,7 @@ def _line_sentences(line: str) -> tuple[str, ...]:
         return ()
     if not SENTENCE_END.search(line[:-1]):
         return (line,)
-    return tuple(s for s in punkt.sent_tokenize(line) if WORD.search(s))
+    return tuple(s for s in split_sentences(line) if WORD.search(s))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -110,7 +137,7 @@ def _units(paragraph: str, max_words: int) -> list[str]:
     if word_count(paragraph) <= max_words:
         return [paragraph]
     pieces = []
-    for sentence in punkt.sent_tokenize(paragraph):
+    for sentence in split_sentences(paragraph):
         pieces.extend(_cut_words(sentence, max_words) if word_count(sentence) > max_words else [sentence])
     return pieces
 

@@ -73,7 +73,8 @@ def topicality(text: str) -> dict[str, float]:
 
     Cached: every rung of every variant of every chunk of a document asks for the document's."""
     counts: Counter[str] = Counter()
-    for word, n in Counter(T.words(text)).items():
+    # Folded before counting: a document has far fewer distinct folded words than cased ones.
+    for word, n in Counter(T.words(T.fold(text))).items():
         if is_topic_word(word):
             counts[T.form(word)] += n
     return {f: n * rarity(f) for f, n in counts.items()}
