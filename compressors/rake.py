@@ -146,15 +146,15 @@ class Rake:
         total = 0
         for i in order:
             if total + len(found.phrases[i]) <= budget:
-                taken[int(i)] = found.phrases[i]
+                taken[i] = found.phrases[i]
                 total += len(found.phrases[i])
         # Too few words fit whole: top up with the leading words of the next phrases.
         for i in order:
             if total >= self.min_words:
                 break
-            if int(i) not in taken:
-                taken[int(i)] = found.phrases[i][: budget - total]
-                total += len(taken[int(i)])
+            if i not in taken:
+                taken[i] = found.phrases[i][: budget - total]
+                total += len(taken[i])
         return SEPARATOR.join(" ".join(taken[i]) for i in sorted(taken))
 
 

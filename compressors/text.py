@@ -60,6 +60,18 @@ def vocabulary(text: str) -> frozenset[str]:
     return frozenset(map(form, set(_words(text))))
 
 
+@functools.lru_cache(maxsize=65536)
+def _content_form(word: str) -> str:
+    """The word's form, or "" for a stopword."""
+    f = form(word)
+    return "" if f in stopwords() else f
+
+
+def content_words(text: str) -> frozenset[str]:
+    """The forms of the text's words that are not stopwords: vocabulary(text) - stopwords()."""
+    return frozenset(map(_content_form, set(_words(text)))) - {""}
+
+
 def rake_tokens(sentence: str) -> list[str]:
     """Words, with every punctuation mark mapped to one break token so RAKE never glues `).` to a word."""
     return [m.group(1) or PHRASE_BREAK for m in TOKEN.finditer(sentence)]

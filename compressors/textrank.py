@@ -48,7 +48,7 @@ def analyze(text: str) -> tuple[tuple[str, ...], np.ndarray, list[frozenset[str]
     """(sentences, word counts (n,), content words of each, similarity graph (n, n)), computed once."""
     sents = T.sentences(text)
     lengths = np.array([T.word_count(s) for s in sents])
-    content = [T.vocabulary(s) - T.stopwords() for s in sents]
+    content = [T.content_words(s) for s in sents]
     return sents, lengths, content, similarity(content, lengths)
 
 
@@ -87,11 +87,11 @@ class TextRank:
             raise CannotCompress("cannot_shrink", f"{len(sents)} sentence(s), need more than {self.min_sentences}")
         order = rank_order(scores(text, self.about), self.temperature, rng)
         budget = min(self.target_words, int(lengths.sum()) - 1)
-        chosen = greedy_fit(order, lengths, budget, self.min_sentences, len(sents) - 1)
+        chosen = greedy_fit(order, lengths.tolist(), budget, self.min_sentences, len(sents) - 1)
         chosen = self._with_content(chosen, order, content, len(sents) - 1)
         return "\n".join(sents[i] for i in chosen)
 
-    def _with_content(self, chosen: list[int], order: np.ndarray, content: list[frozenset[str]], max_count: int) -> list[int]:
+    def _with_content(self, chosen: list[int], order: list[int], content: list[frozenset[str]], max_count: int) -> list[int]:
         """Add, or swap in for the poorest chosen sentence, the next best sentences that bring new content
         words, until the phrase rungs above have `min_content_words`. Distinct content words bound the
         words of RAKE's distinct phrases from below, so that many make those rungs possible."""
@@ -99,7 +99,7 @@ class TextRank:
         def have(selection: list[int]) -> int:
             return len(frozenset().union(*(content[j] for j in selection)))
 
-        for i in map(int, order):
+        for i in order:
             if have(chosen) >= self.min_content_words:
                 break
             if i in chosen:
