@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import sys
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
 
 import pyarrow.parquet as pq
+from datatrove.io import DataFolder, get_datafolder
 
 from compressors.rake import _rake
 from datagen.config import RUN_ONLY, BuildConfig
@@ -37,10 +37,15 @@ class BuildError(RuntimeError):
     pass
 
 
+def _absolute(path: str) -> str:
+    """Local paths made absolute (tasks may run elsewhere); URLs (s3://, hf://, file://...) kept as given."""
+    return path if "://" in path else os.path.abspath(path)
+
+
 def resolve(cfg: BuildConfig) -> BuildConfig:
     """The config with every automatic value filled in, as recorded in build.json and manifest.json."""
-    inputs = [os.path.abspath(p) for p in cfg.input] or ([] if cfg.dataset else [default_corpus()])
-    return replace(cfg, input=inputs, workers=cfg.n_workers, tasks=cfg.n_tasks, out=os.path.abspath(cfg.out_dir))
+    inputs = [_absolute(p) for p in cfg.input] or ([] if cfg.dataset else [default_corpus()])
+    return replace(cfg, input=inputs, workers=cfg.n_workers, tasks=cfg.n_tasks, out=_absolute(cfg.out_dir))
 
 
 def _output_settings(cfg: BuildConfig) -> dict:
@@ -52,36 +57,32 @@ def _output_settings(cfg: BuildConfig) -> dict:
 
 def prepare_out(cfg: BuildConfig, force: bool) -> None:
     """Make the output folder ready: start over (--force), resume a matching build, or refuse."""
-    out = cfg.out
-    record = os.path.join(out, "build.json")
-    if os.path.isdir(out) and os.listdir(out) and not os.path.exists(record):
+    out, folder = cfg.out, get_datafolder(cfg.out)  # local or remote (s3://...): fsspec, not os.path
+    if folder.isdir("") and folder.ls("") and not folder.exists("build.json"):
         raise BuildError(f"{out} exists and holds no datagen build (no build.json): choose another --out")
     if force:
         for name in OURS:
-            path = os.path.join(out, name)
-            if os.path.isdir(path):
-                shutil.rmtree(path)
-            elif os.path.exists(path):
-                os.remove(path)
-    elif os.path.exists(record):
-        with open(record, encoding="utf-8") as f:
+            if folder.exists(name):
+                folder.rm(name, recursive=True)
+    elif folder.exists("build.json"):
+        with folder.open("build.json", "rt", encoding="utf-8") as f:
             diff = first_difference(json.load(f), _output_settings(cfg))
         if diff:
             key, was, asked = diff
             raise BuildError(f"{out} was built with {key}={was!r}, this run asks {key}={asked!r}: "
                              "pass --force to start over, or choose another --out")
         return
-    os.makedirs(out, exist_ok=True)
-    _write_json(record, _output_settings(cfg))
+    folder.makedirs("", exist_ok=True)
+    _write_json(folder, "build.json", _output_settings(cfg))
 
 
-def _write_json(path: str, data: dict) -> None:
-    """Write JSON atomically: a reader sees the old file or the new one, never half of one."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+def _write_json(folder: DataFolder, name: str, data: dict) -> None:
+    """Write JSON, then move it into place: a reader sees the old file or the new one, never half of one
+    (on object stores, where a move is a copy, at least never a half-written one)."""
+    with folder.open(f"{name}.tmp", "wt", encoding="utf-8") as f:
         json.dump(data, f, indent=2, ensure_ascii=False)
         f.write("\n")
-    os.replace(tmp, path)
+    folder.mv(f"{name}.tmp", name)
 
 
 def make_executor(cfg: BuildConfig, pipeline: list, logging_dir: str):
@@ -113,11 +114,11 @@ def make_executor(cfg: BuildConfig, pipeline: list, logging_dir: str):
                                  logging_dir=logging_dir, start_method="fork" if sys.platform == "linux" else "spawn")
 
 
-def _task_counters(logs: str, tasks: int) -> dict[str, float]:
+def _task_counters(out: DataFolder, tasks: int) -> dict[str, float]:
     """Sum the counters of the reader and ladder steps over every task's stats file."""
     totals: dict[str, float] = {}
     for rank in range(tasks):
-        with open(os.path.join(logs, "stats", f"{rank:05d}.json"), encoding="utf-8") as f:
+        with out.open(f"logs/stats/{rank:05d}.json", "rt", encoding="utf-8") as f:
             reader, ladders = json.load(f)[:2]
         for label, value in [*reader["stats"].items(), *ladders["stats"].items()]:
             totals[label] = totals.get(label, 0) + (value["total"] if isinstance(value, dict) else value)
@@ -154,14 +155,14 @@ def _input_counts(plan: dict, counters: dict[str, float]) -> dict:
 
 
 def write_manifest(cfg: BuildConfig, seconds: float, plan: dict) -> dict:
-    out = cfg.out
-    counters = _task_counters(os.path.join(out, "logs"), cfg.tasks)
+    out, folder = cfg.out, get_datafolder(cfg.out)
+    counters = _task_counters(folder, cfg.tasks)
     shards = []
     for split in ("train", "val"):
-        folder = os.path.join(out, "data", split)
-        for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
-            rows = pq.ParquetFile(os.path.join(folder, name)).metadata.num_rows
-            shards.append({"path": f"data/{split}/{name}", "split": split, "rows": rows})
+        for path in folder.list_files(f"data/{split}", glob_pattern="*.parquet") if folder.isdir(f"data/{split}") else []:
+            with folder.open(path, "rb") as f:
+                rows = pq.read_metadata(f).num_rows
+            shards.append({"path": path, "split": split, "rows": rows})
     rows = {s: sum(x["rows"] for x in shards if x["split"] == s) for s in ("train", "val")}
     documents = int(counters.get("documents", 0))
     manifest = {
@@ -188,7 +189,7 @@ def write_manifest(cfg: BuildConfig, seconds: float, plan: dict) -> dict:
     }
     if sum(rows.values()) != counters.get("chunks", 0):
         raise BuildError(f"{out}: shards hold {sum(rows.values())} rows, the tasks made {counters.get('chunks')}")
-    _write_json(os.path.join(out, "manifest.json"), manifest)
+    _write_json(folder, "manifest.json", manifest)
     return manifest
 
 

@@ -193,3 +193,17 @@ def test_hugging_face_data_set_of_other_files_is_read_by_shard(tmp_path, corpus_
             "--workers", "2", *FAST)
     assert [s.get("rows_read", 0) for s in stats(out, 3)] == [4, 4, 4]
     assert manifest(out)["input"]["rows_read"] == 12
+
+
+def test_urls_for_input_and_output(tmp_path, small_corpus):
+    """Inputs and output given as fsspec URLs (file:// here; s3:// takes the same code path) are listed,
+    read and written through fsspec, never os.path."""
+    out = tmp_path / "url-out"
+    datagen("build", "--input", f"file://{small_corpus}", "--out", f"file://{out}", "--tasks", "2",
+            "--workers", "2", *FAST)
+    m = manifest(out)
+    assert m["config"]["out"] == f"file://{out}" and m["input"]["rows_read"] == 18
+    assert len(rows(out)) == m["counts"]["chunks"] and all(s["path"].startswith("data/") for s in m["shards"])
+    again = datagen("build", "--input", f"file://{small_corpus}", "--out", f"file://{out}", "--tasks", "2",
+                    "--workers", "2", *FAST)
+    assert "chunks" in again.stdout
