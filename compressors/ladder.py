@@ -1,7 +1,8 @@
 """A compression ladder: rung 0 is a text, each rung above is made from the one below, rung L is a word.
 
 Which compressor makes each rung is planned once per text from its length schedule: TextRank while
-the target is a few sentences long, RAKE key phrases below that, one word at the top. Each text gets
+the target is a few sentences long, RAKE key phrases below that, one word at the top, all steered
+toward what the text's document is about (compressors/topic.py). Each text gets
 `variants` ladders: variant 0 takes the best-scored units, the others draw them in proportion to
 their scores, each from its own generator seeded by (seed, document, chunk, variant), so a ladder
 never depends on worker count, order or machine.
@@ -32,9 +33,10 @@ class LadderConfig:
     temperature: float = 1.0  # sampling temperature of variants 1..K-1; 0 makes them all variant 0
     min_sentence_words: int = 24  # rungs aiming at fewer words are made of phrases, not sentences
     seed: int = 0
-    # How phrases and the top word are ranked: "topic" (RAKE weighted by topicality over the chunk,
-    # compressors.topic) or "rake" (RAKE scores alone, as ladders were built before it). A field here,
-    # so build.json records it and a resume across a change of scorer is refused.
+    # How sentences, phrases and the top word are ranked: "topic" (TextRank and RAKE steered by the
+    # topicality of the document's words, compressors.topic) or "rake" (TextRank and RAKE alone, as
+    # ladders were built before it). A field here, so build.json records it and a resume across a
+    # change of scorer is refused.
     scorer: str = "topic"
 
     def validate(self) -> None:

@@ -1,13 +1,16 @@
 """What a text is about: a topicality score for each of its content words.
 
 A word is topical when the text says it often and general English says it rarely: its count over the
-whole chunk (rung 0), forms folded (case, possessive 's), times its rarity, -log10 of its frequency in
-general English from `wordfreq`'s English list (offline, shipped in its wheel): "Lincoln" said 6 times
-(rarity 4.7) outscores "time" said 9 times (rarity 2.7). A word the list lacks counts as rarer than
-any it holds (rarity 8).
+whole document the chunk was cut from (the chunk itself when no document is given), forms folded
+(case, possessive 's), times its rarity, -log10 of its frequency in general English from `wordfreq`'s
+English list (offline, shipped in its wheel): "Lincoln" said 6 times (rarity 4.7) outscores "time"
+said 9 times (rarity 2.7). A word the list lacks counts as rarer than any it holds (rarity 8).
+Counted over the document, not the chunk: a section's subject is said all through it, while a name
+said often in one chunk is often a detail (bench/README.md measures both).
 
-The score chooses the top rung's word and weights which RAKE phrases survive into the phrase rungs
-(`compressors/rake.py`), so the topic survives up to rung L-1, where the top word is chosen from.
+The score biases TextRank's PageRank toward sentences naming the topic (`compressors/textrank.py`),
+weights which RAKE phrases survive into the phrase rungs (`compressors/rake.py`), so the topic survives
+up to rung L-1, and chooses the top rung's word from there.
 """
 
 from __future__ import annotations
@@ -71,7 +74,8 @@ def is_topic_word(word: str) -> bool:
 def topicality(text: str) -> dict[str, float]:
     """form -> count in `text` times rarity, for every content word of `text`, in text order.
 
-    Cached: every rung of every variant of every chunk of a document asks for the document's."""
+    Cached (never modify the result): every rung of every variant of every chunk of a document asks
+    for the document's."""
     counts: Counter[str] = Counter()
     # Folded before counting: a document has far fewer distinct folded words than cased ones.
     for word, n in Counter(T.words(T.fold(text))).items():
