@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -215,6 +216,8 @@ def run_build(cfg: BuildConfig, force: bool = False) -> dict | None:
         executor.run()
     except InputError:
         raise
+    except subprocess.CalledProcessError as e:  # sbatch refused the job; its message is on stderr above
+        raise BuildError(f"{e.cmd[0]} failed (exit {e.returncode}; its message is above): check the slurm.* settings") from e
     except Exception as e:  # a task's exception, re-raised here by the executor
         raise BuildError(f"a task failed: {e!r} (logs: {logs}/logs; rerun the same command to resume)") from e
     seconds = time.perf_counter() - start

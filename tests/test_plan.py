@@ -207,3 +207,5 @@ def test_urls_for_input_and_output(tmp_path, small_corpus):
     again = datagen("build", "--input", f"file://{small_corpus}", "--out", f"file://{out}", "--tasks", "2",
                     "--workers", "2", *FAST)
     assert "chunks" in again.stdout
+    shown = datagen("show", f"file://{out}", "--n", "1").stdout
+    assert "rung 0" in shown and f"{m['counts']['chunks']} chunks" in shown
