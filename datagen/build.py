@@ -25,7 +25,7 @@ from datatrove.io import DataFolder, get_datafolder
 
 from compressors.rake import _rake
 from datagen.config import RUN_ONLY, BuildConfig
-from datagen.plan import PlanError, check_plan, dataset_shard_plan, make_plan, save_plan
+from datagen.plan import PlanError, check_plan, dataset_shard_plan, list_files, plan_files, save_plan
 from datagen.read import InputError, ReadDocuments, check_readable, dataset_files, dataset_shards, default_corpus
 from datagen.steps import SCHEMA_VERSION, LadderStep, ShardWriter
 from textladder.config import first_difference, to_dict
@@ -130,17 +130,13 @@ def _task_counters(out: DataFolder, tasks: int) -> dict[str, float]:
 
 def plan_work(cfg: BuildConfig, logs: str) -> dict:
     """Make the work plan of this build and store it under `logs`, before any task starts."""
-    columns = [cfg.text_column, cfg.id_column]
-    if cfg.dataset:
-        files = dataset_files(cfg.dataset, cfg.dataset_config, cfg.split)
-        if files is None:
-            shards = dataset_shards(cfg.dataset, cfg.dataset_config, cfg.split)
-            plan = dataset_shard_plan(shards, cfg.tasks, cfg.dataset)
-        else:
-            plan = make_plan(files, cfg.tasks, columns)
+    paths = dataset_files(cfg.dataset, cfg.dataset_config, cfg.split) if cfg.dataset else cfg.input
+    if paths is None:  # a data set of files the planner does not read: by its shards
+        plan = dataset_shard_plan(dataset_shards(cfg.dataset, cfg.dataset_config, cfg.split), cfg.tasks, cfg.dataset)
     else:
-        check_readable(cfg.input, cfg.text_column, cfg.id_column)
-        plan = make_plan(cfg.input, cfg.tasks, columns)
+        files = list_files(paths)
+        check_readable(files, cfg.text_column, cfg.id_column)
+        plan = plan_files(files, cfg.tasks, [cfg.text_column, cfg.id_column])
     save_plan(logs, plan)
     return plan["summary"]
 

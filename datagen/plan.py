@@ -157,7 +157,11 @@ def _merge(units: list[dict]) -> list[dict]:
 
 def make_plan(paths: list[str], tasks: int, columns: list[str]) -> dict:
     """The plan of `paths` for `tasks` tasks: {"summary": ..., "tasks": [[unit, ...], ...]}."""
-    files = list_files(paths)
+    return plan_files(list_files(paths), tasks, columns)
+
+
+def plan_files(files: list[tuple[str, int]], tasks: int, columns: list[str]) -> dict:
+    """The plan of files already listed, (path, size) each."""
     share = sum(size for _, size in files) / tasks
     # footers of many remote Parquet files: fetch several at once, the latency is the cost
     with ThreadPoolExecutor(8) as pool:

@@ -23,7 +23,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from fsspec.core import url_to_fs
 
-from datagen.plan import InputError, kind_of, list_files, task_units
+from datagen.plan import InputError, kind_of, task_units
 
 __all__ = ["InputError", "ReadDocuments", "check_readable", "dataset_files", "default_corpus"]
 
@@ -179,7 +179,7 @@ def unit_rows(unit: dict, text_column: str, id_column: str | None, counter_out: 
         raise InputError(f"{unit['path']}: cannot read: {e}") from e
 
 
-def check_readable(paths: list[str], text_column: str, id_column: str | None) -> None:
+def check_readable(files: list[tuple[str, int]], text_column: str, id_column: str | None) -> None:
     """Fail early, before any task starts, on a missing, unsupported or unreadable input.
 
     Parquet footers are checked by the planner; of the other kinds, the first row of the first file
@@ -187,7 +187,7 @@ def check_readable(paths: list[str], text_column: str, id_column: str | None) ->
     task, naming the file).
     """
     seen = set()
-    for path, size in list_files(paths):
+    for path, size in files:
         kind = kind_of(path)
         if kind in seen or kind == "parquet":
             continue

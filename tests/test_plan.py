@@ -216,3 +216,12 @@ def test_urls_for_input_and_output(tmp_path, small_corpus):
     assert "chunks" in again.stdout
     shown = datagen("show", f"file://{out}", "--n", "1").stdout
     assert "rung 0" in shown and f"{m['counts']['chunks']} chunks" in shown
+
+
+def test_hugging_face_folder_without_the_text_column_is_named(tmp_path):
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    (folder / "train.jsonl").write_text(json.dumps({"body": "some text here."}) + "\n")
+    proc = datagen("build", "--dataset", str(folder), "--out", str(tmp_path / "o"), check=False)
+    assert proc.returncode == 2 and "--text-column" in proc.stderr and "train.jsonl" in proc.stderr
+    assert "Traceback" not in proc.stderr
