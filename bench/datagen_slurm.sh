@@ -78,6 +78,10 @@ START=$(date +%s)
 .venv/bin/datagen build --engine slurm --set slurm.partition=debug --set slurm.mem_per_cpu_gb=2 \
   --input "$SRC" --out "$WORK/slurm" "${ARGS[@]}"
 squeue
+echo "== slurm build: the same command while the job runs is refused"
+AGAIN=$(.venv/bin/datagen build --engine slurm --set slurm.partition=debug --set slurm.mem_per_cpu_gb=2 \
+  --input "$SRC" --out "$WORK/slurm" "${ARGS[@]}" 2>&1 || true)
+grep "datagen: error" <<<"$AGAIN" || echo "not refused (the job had already ended)"
 # the array ends when none of its tasks runs or waits; datatrove's merge_stats job (afterok) never
 # starts when a task failed, so it is not waited for
 active() { squeue -h -n textladder-datagen -o '%T %r' | grep -v DependencyNeverSatisfied | grep -c . || true; }

@@ -190,6 +190,30 @@ def write_manifest(cfg: BuildConfig, seconds: float, plan: dict) -> dict:
     return manifest
 
 
+def _queued_slurm_job(logs: str) -> str | None:
+    """The id of this build's last submitted Slurm job while `squeue` still lists it, else None."""
+    folder = get_datafolder(logs)
+    if not folder.exists("slurm_job.json"):
+        return None
+    with folder.open("slurm_job.json", "rt") as f:
+        job = str(json.load(f)["job_id"])
+    # a job that has ended drops out of squeue (or squeue calls its id invalid): either way, not queued
+    proc = subprocess.run(["squeue", "-h", "-j", job, "-o", "%i"], capture_output=True, text=True)
+    return job if proc.returncode == 0 and proc.stdout.strip() else None
+
+
+def _submit_slurm(executor, logs: str) -> None:
+    """Submit once: a rerun while the job is queued or running would submit its unfinished tasks again."""
+    job = _queued_slurm_job(logs)
+    if job:
+        raise BuildError(f"Slurm job {job} of this build is still queued or running (squeue -j {job}): "
+                         "run the same command again when it has ended")
+    executor.run()
+    if executor.job_id not in (None, -1):
+        with get_datafolder(logs).open("slurm_job.json", "wt") as f:
+            json.dump({"job_id": executor.job_id}, f)
+
+
 def run_build(cfg: BuildConfig, force: bool = False) -> dict | None:
     """Build (or resume) the ladders of `cfg`; the manifest, or None when a Slurm job was only submitted."""
     cfg = resolve(cfg)
@@ -209,8 +233,8 @@ def run_build(cfg: BuildConfig, force: bool = False) -> dict | None:
     _rake()  # import NLTK once here, not once in every forked worker
     start = time.perf_counter()
     try:
-        executor.run()
-    except InputError:
+        _submit_slurm(executor, logs) if cfg.engine == "slurm" else executor.run()
+    except (InputError, BuildError):
         raise
     except subprocess.CalledProcessError as e:  # sbatch refused the job; its message is on stderr above
         raise BuildError(f"{e.cmd[0]} failed (exit {e.returncode}; its message is above): check the slurm.* settings") from e

@@ -28,6 +28,7 @@ def run(script: str) -> str:
 def test_slurm_build_matches_local():
     out = run("datagen_slurm.sh")
     assert "identical: True" in out and "job array ended" in out
+    assert "is still queued or running" in out, "a rerun while the job runs must be refused"
 
 
 def test_ray_two_nodes_build_matches_local():
