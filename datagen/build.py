@@ -136,7 +136,7 @@ def plan_work(cfg: BuildConfig, logs: str) -> dict:
     else:
         files = list_files(paths)
         check_readable(files, cfg.text_column, cfg.id_column)
-        plan = plan_files(files, cfg.tasks, [cfg.text_column, cfg.id_column])
+        plan = plan_files(files, cfg.tasks, [cfg.text_column, cfg.id_column], scratch=f"{logs}/unpacked")
     save_plan(logs, plan)
     return plan["summary"]
 

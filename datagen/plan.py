@@ -8,7 +8,10 @@ one task:
 - a Parquet file is cut into its row groups (read from the footer only),
 - an uncompressed JSONL file into byte ranges (a range starting mid-line skips to the next newline, a
   line belongs to the range it starts in),
-- a compressed file stays whole (it cannot be entered in the middle).
+- a compressed file stays whole (it cannot be entered in the middle), except a small one (at most
+  UNPACK_MAX compressed bytes, such as the default corpus): the driver unpacks it once into the logs
+  (`logs/unpacked/`) and cuts the copy at line boundaries, so a small corpus still uses every core;
+  its ids stay `<file>:<line>`, as when it is read whole.
 
 Units keep the input order and are dealt to tasks as contiguous runs balanced by bytes, so with many
 files each file is read by exactly one task and one big Parquet file spreads over every task.
@@ -21,6 +24,7 @@ Slurm array task or a Ray worker reads the same assignment. Paths may be local o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +37,7 @@ SUFFIXES = (".txt", ".jsonl", ".jsonl.gz", ".json.gz", ".parquet")
 COMPRESSED = (".gz",)
 MIN_RANGE = 4096  # bytes: smaller JSONL ranges cost more in opens than they gain in balance
 RANGES_PER_SHARE = 4  # a big JSONL is cut into ranges of a quarter of a task's share, for balance
+UNPACK_MAX = 64 * 2**20  # compressed bytes: larger files stay whole (unpacking is the driver's time)
 PLAN_VERSION = 1
 
 
@@ -106,9 +111,40 @@ def parquet_row_groups(path: str, columns: list[str]) -> list[dict]:
     return groups
 
 
-def _units_of(path: str, size: int, share: float, columns: list[str]) -> list[dict]:
+def _unpacked_units(path: str, size: int, share: float, scratch: str) -> list[dict]:
+    """A compressed JSONL unpacked once into `scratch`, cut at line boundaries into ranges of about a
+    quarter of a share (in compressed bytes, as the other units are weighed); each unit knows its
+    first line's number, so ids are those of the file read whole."""
+    import gzip
+
+    fs, bare = url_to_fs(path)
+    folder = get_datafolder(scratch)
+    name = f"{hashlib.sha1(path.encode()).hexdigest()[:8]}-{bare.rsplit('/', 1)[-1].removesuffix('.gz')}"
+    starts = [0]  # byte offset of each line in the copy
+    try:
+        with fs.open(bare, "rb") as raw, gzip.GzipFile(fileobj=raw) as lines, folder.open(name, "wb") as out:
+            for line in lines:
+                out.write(line)
+                starts.append(starts[-1] + len(line))
+    except (OSError, EOFError) as e:
+        raise InputError(f"{path}: cannot read: {e}") from e
+    unpacked = starts[-1]
+    step = max(MIN_RANGE, share / RANGES_PER_SHARE * unpacked / max(size, 1))
+    units, first = [], 0
+    for line in range(1, len(starts)):
+        if starts[line] - starts[first] >= step or line == len(starts) - 1:
+            units.append({"path": folder.resolve_paths(name), "kind": "lines", "source": path,
+                          "start": starts[first], "stop": starts[line], "line": first + 1,
+                          "bytes": round((starts[line] - starts[first]) * size / max(unpacked, 1))})
+            first = line
+    return units
+
+
+def _units_of(path: str, size: int, share: float, columns: list[str], scratch: str | None) -> list[dict]:
     """The work units of one file: whole, or cut when it is larger than one task's share."""
     kind = kind_of(path)
+    if kind == "gz" and scratch and share < size <= UNPACK_MAX:
+        return _unpacked_units(path, size, share, scratch)
     if kind == "parquet":
         groups = parquet_row_groups(path, columns)
         whole = {"path": path, "kind": kind, "start": 0, "stop": len(groups),
@@ -155,17 +191,20 @@ def _merge(units: list[dict]) -> list[dict]:
     return merged
 
 
-def make_plan(paths: list[str], tasks: int, columns: list[str]) -> dict:
-    """The plan of `paths` for `tasks` tasks: {"summary": ..., "tasks": [[unit, ...], ...]}."""
-    return plan_files(list_files(paths), tasks, columns)
+def make_plan(paths: list[str], tasks: int, columns: list[str], scratch: str | None = None) -> dict:
+    """The plan of `paths` for `tasks` tasks: {"summary": ..., "tasks": [[unit, ...], ...]}.
+
+    `scratch`: a folder where small compressed files may be unpacked to be split; None keeps them whole.
+    """
+    return plan_files(list_files(paths), tasks, columns, scratch)
 
 
-def plan_files(files: list[tuple[str, int]], tasks: int, columns: list[str]) -> dict:
+def plan_files(files: list[tuple[str, int]], tasks: int, columns: list[str], scratch: str | None = None) -> dict:
     """The plan of files already listed, (path, size) each."""
     share = sum(size for _, size in files) / tasks
     # footers of many remote Parquet files: fetch several at once, the latency is the cost
     with ThreadPoolExecutor(8) as pool:
-        per_file = list(pool.map(lambda f: _units_of(f[0], f[1], share, columns), files))
+        per_file = list(pool.map(lambda f: _units_of(f[0], f[1], share, columns, scratch), files))
     units = [u for file_units in per_file for u in file_units]
     return with_summary(assign(units, tasks), files)
 

@@ -120,6 +120,19 @@ def _jsonl_range(f: Counter, unit: dict, text_column: str, id_column: str | None
         pos += len(raw)
 
 
+def _unpacked_lines(f: Counter, unit: dict, text_column: str, id_column: str | None) -> Iterator[Row]:
+    """Lines of a compressed file's unpacked copy (plan.py), from a line boundary; ids `<file>:<line>`."""
+    f.seek(unit["start"])
+    pos, lineno = unit["start"], unit["line"]
+    while pos < unit["stop"]:
+        raw = f.readline()
+        if not raw:
+            break
+        if raw.strip():
+            yield _json_row(raw, f"{unit['source']}:{lineno}", id_column, text_column)
+        pos, lineno = pos + len(raw), lineno + 1
+
+
 def _gz_lines(f: Counter, unit: dict, text_column: str, id_column: str | None) -> Iterator[Row]:
     with gzip.GzipFile(fileobj=f, mode="rb") as lines:
         for lineno, raw in enumerate(lines, start=1):
@@ -159,7 +172,8 @@ def _txt_rows(f: Counter, unit: dict, text_column: str, id_column: str | None) -
     yield Row(unit["path"], text, bad)
 
 
-READERS = {"jsonl": _jsonl_range, "gz": _gz_lines, "parquet": _parquet_rows, "txt": _txt_rows}
+READERS = {"jsonl": _jsonl_range, "gz": _gz_lines, "lines": _unpacked_lines, "parquet": _parquet_rows,
+           "txt": _txt_rows}
 
 
 def unit_rows(unit: dict, text_column: str, id_column: str | None, counter_out: list) -> Iterator[Row]:
@@ -176,7 +190,7 @@ def unit_rows(unit: dict, text_column: str, id_column: str | None, counter_out: 
     except InputError:
         raise
     except (OSError, EOFError, ValueError) as e:
-        raise InputError(f"{unit['path']}: cannot read: {e}") from e
+        raise InputError(f"{unit.get('source', unit['path'])}: cannot read: {e}") from e
 
 
 def check_readable(files: list[tuple[str, int]], text_column: str, id_column: str | None) -> None:

@@ -225,3 +225,21 @@ def test_hugging_face_folder_without_the_text_column_is_named(tmp_path):
     proc = datagen("build", "--dataset", str(folder), "--out", str(tmp_path / "o"), check=False)
     assert proc.returncode == 2 and "--text-column" in proc.stderr and "train.jsonl" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_small_compressed_file_is_unpacked_once_and_split(tmp_path, corpus_docs):
+    """A .jsonl.gz larger than a task's share but small: the driver unpacks it once into the logs and cuts
+    the copy at lines, so every task works; ids stay `<file>:<line>` as when it is read whole."""
+    import gzip
+
+    src = tmp_path / "noid.jsonl.gz"
+    texts = sentences(corpus_docs, 200)
+    src.write_bytes(gzip.compress("".join(json.dumps({"text": t}) + "\n" for t in texts).encode()))
+    one, four = tmp_path / "one", tmp_path / "four"
+    datagen("build", "--input", str(src), "--out", str(one), "--tasks", "1", "--workers", "1", *FAST)
+    datagen("build", "--input", str(src), "--out", str(four), "--tasks", "4", "--workers", "2", *FAST)
+    assert rows(one) == rows(four)
+    assert {r["doc_id"] for r in rows(one)} <= {f"{src}:{n}" for n in range(1, 201)}
+    per_task = [s.get("rows_read", 0) for s in stats(four, 4)]
+    assert all(per_task) and sum(per_task) == 200, per_task
+    assert len(list((four / "logs" / "unpacked").iterdir())) == 1 and not (one / "logs" / "unpacked").exists()
