@@ -52,18 +52,26 @@ def analyze(text: str) -> tuple[tuple[str, ...], np.ndarray, list[frozenset[str]
     return sents, lengths, content, similarity(content, lengths)
 
 
+# How strongly restarts favour the most topical sentences. On the Wikipedia part of the default corpus
+# (bench/topic_words.py, --levels 4 / 8) the top rung names the title in 0.646 / 0.559 of chunks at
+# power 1, 0.668 / 0.578 at 2, 0.685 / 0.590 at 4 and 0.692 / 0.591 at 8; the graph still carries 85%
+# of a score (the damping), so centrality keeps its say.
+TOPIC_SHARPNESS = 4
+
+
 @functools.lru_cache(maxsize=4096)
 def scores(text: str, about: str | None = None) -> np.ndarray:
     """TextRank scores (n,) of the sentences of `text` (shared by every variant: never modify them).
 
     With `about` (the document `text` was cut from), PageRank restarts at each sentence in proportion to
-    the topicality of its most topical word, so the sentences naming what the document is about rank
-    higher and the topic survives into the rungs above."""
+    the topicality of its most topical word to the power TOPIC_SHARPNESS, so the sentences naming what
+    the document is about rank higher and the topic survives into the rungs above."""
     _, _, content, sim = analyze(text)
     if about is None:
         return pagerank(sim)
     topic = topicality(about)
-    return pagerank(sim, teleport=np.array([max([topic.get(w, 0.0) for w in ws], default=0.0) for ws in content]))
+    best = np.array([max([topic.get(w, 0.0) for w in ws], default=0.0) for ws in content])
+    return pagerank(sim, teleport=(best / best.max()) ** TOPIC_SHARPNESS if best.max() > 0 else None)
 
 
 @dataclass(frozen=True)
