@@ -5,7 +5,9 @@ One run, same machine, same chunks (256-word chunks of the default corpus):
            next one, one ladder per run (so one per variant), in this process;
   datagen  the whole `datagen build --levels 4 --variants 4` command, start-up included, as a user
            waits for it, with --workers 1 and --workers 2.
-Prints ms per variant-ladder per core for each and the ratios. Usage: python bench/ladder_speed.py
+Prints ms per variant-ladder per core for each and the ratios: by wall clock (the goal's measure), and
+by CPU time (user + system, of this process for the seed and of the command's processes for datagen),
+which a machine shared with other work disturbs less. Usage: python bench/ladder_speed.py
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -44,25 +47,31 @@ def seed_ladder(text: str, rake: Rake) -> list[str]:
     return rungs
 
 
-def time_seed(chunks: list[str]) -> tuple[float, float]:
-    """(ms per ladder, share of ladders with two equal rungs)."""
+def time_seed(chunks: list[str]) -> tuple[float, float, float]:
+    """(wall ms per ladder, CPU ms per ladder, share of ladders with two equal rungs)."""
     rake = Rake(stopwords=set(T.stopwords()), sentence_tokenizer=punkt.sent_tokenize)  # no NLTK data here
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     ladders = [seed_ladder(c, rake) for c in chunks]
     ms = (time.perf_counter() - start) * 1000 / len(chunks)
+    cpu_ms = (time.process_time() - cpu) * 1000 / len(chunks)
     repeated = sum(len(set(lad)) < len(lad) for lad in ladders) / len(ladders)
-    return ms, repeated
+    return ms, cpu_ms, repeated
 
 
-def time_datagen(workers: int, out: Path) -> tuple[float, int]:
-    """(wall seconds of the whole command, variant ladders written)."""
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_datagen(workers: int, out: Path) -> tuple[float, float, int]:
+    """(wall seconds of the whole command, CPU seconds of its processes, variant ladders written)."""
     cmd = [str(Path(sys.executable).parent / "datagen"), "build", "--levels", str(LEVELS), "--variants", str(VARIANTS),
            "--max-words", str(MAX_WORDS), "--workers", str(workers), "--out", str(out), "--force"]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), children_cpu()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, children_cpu() - cpu
     manifest = json.loads((out / "manifest.json").read_text())
-    return seconds, manifest["counts"]["variant_ladders"]
+    return seconds, cpu_seconds, manifest["counts"]["variant_ladders"]
 
 
 def main() -> None:
@@ -70,14 +79,16 @@ def main() -> None:
         docs = [json.loads(line)["text"] for line in f]
     chunks = [c for d in docs for c in T.chunks(d, MAX_WORDS) if T.word_count(c) > LEVELS]
     print(f"{len(chunks)} chunks of at most {MAX_WORDS} words, {os.cpu_count()} cores")
-    seed_ms, repeated = time_seed(chunks)
-    print(f"seed pipeline: {seed_ms:.3f} ms per ladder per core; {repeated:.0%} of its ladders repeat a rung")
+    seed_ms, seed_cpu_ms, repeated = time_seed(chunks)
+    print(f"seed pipeline: {seed_ms:.3f} ms per ladder per core ({seed_cpu_ms:.3f} CPU ms); "
+          f"{repeated:.0%} of its ladders repeat a rung")
     with tempfile.TemporaryDirectory() as tmp:
         results = {w: time_datagen(w, Path(tmp) / f"w{w}") for w in (1, 2)}
-    for w, (seconds, ladders) in results.items():
-        ms = seconds * 1000 * w / ladders
+    for w, (seconds, cpu_seconds, ladders) in results.items():
+        ms, cpu_ms = seconds * 1000 * w / ladders, cpu_seconds * 1000 / ladders
         print(f"datagen build --workers {w}: {seconds:.2f} s for {ladders} variant ladders = {ms:.3f} ms per "
-              f"variant-ladder per core; {seed_ms / ms:.2f}x fewer ms than the seed pipeline")
+              f"variant-ladder per core; {seed_ms / ms:.2f}x fewer ms than the seed pipeline "
+              f"(CPU: {cpu_ms:.3f} ms, {seed_cpu_ms / cpu_ms:.2f}x)")
     print(f"speedup from 1 to 2 workers: {results[1][0] / results[2][0]:.2f}x")
 
 

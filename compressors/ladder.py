@@ -1,7 +1,8 @@
 """A compression ladder: rung 0 is a text, each rung above is made from the one below, rung L is a word.
 
 Which compressor makes each rung is planned once per text from its length schedule: TextRank while
-the target is a few sentences long, RAKE key phrases below that, one word at the top. Each text gets
+the target is a few sentences long, RAKE key phrases below that, one word at the top, all steered
+toward what the text's document is about (compressors/topic.py). Each text gets
 `variants` ladders: variant 0 takes the best-scored units, the others draw them in proportion to
 their scores, each from its own generator seeded by (seed, document, chunk, variant), so a ladder
 never depends on worker count, order or machine.
@@ -21,6 +22,9 @@ from compressors.select import CannotCompress
 from compressors.textrank import TextRank
 
 
+SCORERS = ("topic", "rake")
+
+
 @dataclass(frozen=True)
 class LadderConfig:
     levels: int = 4  # L: rungs 1..L above the text
@@ -29,6 +33,11 @@ class LadderConfig:
     temperature: float = 1.0  # sampling temperature of variants 1..K-1; 0 makes them all variant 0
     min_sentence_words: int = 24  # rungs aiming at fewer words are made of phrases, not sentences
     seed: int = 0
+    # How sentences, phrases and the top word are ranked: "topic" (TextRank and RAKE steered by the
+    # topicality of the document's words, compressors.topic) or "rake" (TextRank and RAKE alone, as
+    # ladders were built before it). A field here, so build.json records it and a resume across a
+    # change of scorer is refused.
+    scorer: str = "topic"
 
     def validate(self) -> None:
         checks = {
@@ -38,6 +47,7 @@ class LadderConfig:
             "temperature": self.temperature >= 0,
             "min_sentence_words": self.min_sentence_words >= 1,
             "seed": self.seed >= 0,
+            "scorer": self.scorer in SCORERS,
         }
         for key, ok in checks.items():
             if not ok:
@@ -60,8 +70,11 @@ def variant_rng(seed: int, doc_id: str, chunk: int, variant: int) -> np.random.G
     return np.random.default_rng([seed, stable_hash(doc_id), chunk, variant])
 
 
-def plan(text: str, cfg: LadderConfig) -> list:
-    """The compressors for rungs 1..L of `text` at temperature 0, or CannotCompress with the reason."""
+def plan(text: str, cfg: LadderConfig, document: str | None = None) -> list:
+    """The compressors for rungs 1..L of `text` at temperature 0, or CannotCompress with the reason.
+
+    With the "topic" scorer they keep what `document` is about (the whole document the chunk `text` was
+    cut from; the chunk itself when not given): the topicality of its words (compressors.topic)."""
     n = T.word_count(text)
     if n == 0:
         raise CannotCompress("empty")
@@ -69,22 +82,23 @@ def plan(text: str, cfg: LadderConfig) -> list:
         raise CannotCompress("too_short", f"{n} words for {cfg.levels} levels")
     if not T.vocabulary(text) - T.stopwords():
         raise CannotCompress("no_content_words")
+    about = (document or text) if cfg.scorer == "topic" else None
     targets = schedule.targets(n, cfg.levels, cfg.schedule)
     n_sentences = len(T.sentences(text))
     n_textrank = 0
     while n_textrank < min(cfg.levels - 1, n_sentences - 1) and targets[n_textrank] >= cfg.min_sentence_words:
         n_textrank += 1
     steps: list = [
-        TextRank(targets[k], min_sentences=n_textrank - k, min_content_words=cfg.levels - k - 1)
+        TextRank(targets[k], min_sentences=n_textrank - k, min_content_words=cfg.levels - k - 1, about=about)
         for k in range(n_textrank)
     ]
-    steps += [Rake(targets[k], min_words=cfg.levels - k) for k in range(n_textrank, cfg.levels - 1)]
-    return steps + [SingleWord()]
+    steps += [Rake(targets[k], min_words=cfg.levels - k, about=about) for k in range(n_textrank, cfg.levels - 1)]
+    return steps + [SingleWord(about=about)]
 
 
 def check(rungs: list[str]) -> None:
     """Raise CannotCompress('invalid_ladder') unless rungs 0..L shrink strictly, each made of words of
-    the rung below (case aside), up to a single word."""
+    the rung below (compared as forms: case and a possessive 's aside), up to a single word."""
     counts = [T.word_count(r) for r in rungs]
     vocabularies = [T.vocabulary(r) for r in rungs]
     for k in range(1, len(rungs)):
@@ -97,9 +111,10 @@ def check(rungs: list[str]) -> None:
         raise CannotCompress("invalid_ladder", f"top rung has {counts[-1]} words")
 
 
-def build(text: str, cfg: LadderConfig, doc_id: str = "", chunk: int = 0) -> Ladder:
-    """All variants of the ladder of one text, or CannotCompress naming why it has none."""
-    greedy = plan(text, cfg)
+def build(text: str, cfg: LadderConfig, doc_id: str = "", chunk: int = 0, document: str | None = None) -> Ladder:
+    """All variants of the ladder of one text (chunk `chunk` of `document`, whose id is `doc_id`), or
+    CannotCompress naming why it has none."""
+    greedy = plan(text, cfg, document)
     sampled = [replace(step, temperature=cfg.temperature) for step in greedy]
     variants = []
     for v in range(cfg.variants):

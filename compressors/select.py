@@ -18,15 +18,17 @@ class CannotCompress(ValueError):
         self.reason = reason
 
 
-def rank_order(scores: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
-    """Indices of `scores` (n,), best first at temperature 0, else a score-weighted random order."""
+def rank_order(scores: np.ndarray, temperature: float, rng: np.random.Generator) -> list[int]:
+    """Indices of `scores` (n,), best first at temperature 0, else a score-weighted random order.
+
+    A list of ints: callers walk it in Python, where numpy integers are slow to index with."""
     if temperature <= 0:
-        return np.argsort(-scores, kind="stable")
+        return np.argsort(-scores, kind="stable").tolist()
     keys = np.log(np.maximum(scores, 1e-12)) / temperature + rng.gumbel(size=len(scores))
-    return np.argsort(-keys, kind="stable")
+    return np.argsort(-keys, kind="stable").tolist()
 
 
-def greedy_fit(order: np.ndarray, lengths: np.ndarray, budget: int, min_count: int = 1, max_count: int | None = None) -> list[int]:
+def greedy_fit(order: list[int], lengths: list[int], budget: int, min_count: int = 1, max_count: int | None = None) -> list[int]:
     """Take units in `order` while their lengths fit in `budget`; then top up to `min_count` units.
 
     Returns the chosen indices sorted, so chosen units keep their order in the text.
@@ -35,11 +37,11 @@ def greedy_fit(order: np.ndarray, lengths: np.ndarray, budget: int, min_count: i
     chosen, total = [], 0
     for i in order:
         if len(chosen) < max_count and total + lengths[i] <= budget:
-            chosen.append(int(i))
-            total += int(lengths[i])
+            chosen.append(i)
+            total += lengths[i]
     for i in order:
         if len(chosen) >= min(min_count, max_count):
             break
-        if int(i) not in chosen:
-            chosen.append(int(i))
+        if i not in chosen:
+            chosen.append(i)
     return sorted(chosen)

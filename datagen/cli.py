@@ -24,7 +24,7 @@ FLAGS = {
     "max_words": ("max_words", {"type": int, "help": "chunk size in words (default 256)"}),
     "val_fraction": ("val_fraction", {"type": float, "help": "share of documents in val (default 0.05)"}),
     "workers": ("workers", {"type": int, "help": "processes at once (default: every core)"}),
-    "tasks": ("tasks", {"type": int, "help": "row shards (default: as many as workers)"}),
+    "tasks": ("tasks", {"type": int, "help": "shares of the work plan (default: as many as workers)"}),
     "engine": ("engine", {"choices": ["local", "slurm", "ray"], "help": "datatrove executor (default local)"}),
 }
 

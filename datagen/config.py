@@ -41,7 +41,7 @@ class BuildConfig:
     max_words: int = 256  # documents are cut into chunks of at most this many words
     val_fraction: float = 0.05  # share of documents (by id hash) in the val split
     workers: int = 0  # processes at once; 0: every core
-    tasks: int = 0  # shards of the input rows; 0: as many as workers
+    tasks: int = 0  # shares of the work plan (datagen/plan.py); 0: as many as workers
     engine: Literal["local", "slurm", "ray"] = "local"
     ladder: LadderConfig = field(default_factory=LadderConfig)
     slurm: SlurmConfig = field(default_factory=SlurmConfig)

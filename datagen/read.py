@@ -1,51 +1,35 @@
-"""Reading documents: local .txt, .jsonl(.gz) and .parquet files or folders, or a Hugging Face data set.
+"""Reading documents: .txt, .jsonl(.gz) and .parquet files or folders (local or fsspec URLs), or a Hugging
+Face data set, each task reading only the work units the plan (`datagen/plan.py`) gave it.
 
-Work is split by rows, not by files: task r of n keeps rows r, r + n, r + 2n... of the inputs in a
-fixed order, so one big file still feeds every core. Text that is not valid UTF-8 is decoded with
-replacement characters and counted; a row without text is skipped and counted.
+Document ids, when the input has no id column (stable whatever the task count):
+  Parquet              `<file>:<row>`          row index in the file, from 0
+  .jsonl               `<file>@<byte offset>`  offset of the line's first byte: a range starting
+                                               mid-file knows no line number, it knows its offset
+  .jsonl.gz, .json.gz  `<file>:<line>`         line number, from 1 (read whole, from the start)
+  .txt                 `<file>`                one document a file
+Text that is not valid UTF-8 is decoded with replacement characters and counted; a row without text is
+skipped and counted. Each task counts the rows and the bytes it reads (`rows_read`, `bytes_read`).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-import os
 from dataclasses import dataclass
 from importlib import resources
 from typing import Iterator
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
+from fsspec.core import url_to_fs
 
-SUFFIXES = (".txt", ".jsonl", ".jsonl.gz", ".json.gz", ".parquet")
+from datagen.plan import InputError, kind_of, task_units
 
-
-class InputError(ValueError):
-    """An input cannot be read; the message names the file."""
+__all__ = ["InputError", "ReadDocuments", "check_readable", "dataset_files", "default_corpus"]
 
 
 def default_corpus() -> str:
     return str(resources.files("datagen").joinpath("data/default.jsonl.gz"))
-
-
-def list_files(paths: list[str]) -> list[str]:
-    """Every readable file under `paths`, in a fixed order, or InputError naming the bad path."""
-    files = []
-    for path in paths:
-        if os.path.isdir(path):
-            found = sorted(
-                os.path.join(root, f) for root, _, names in os.walk(path) for f in names if f.endswith(SUFFIXES)
-            )
-            if not found:
-                raise InputError(f"{path}: no {', '.join(SUFFIXES)} file in this folder")
-            files.extend(found)
-        elif not os.path.exists(path):
-            raise InputError(f"{path}: no such file or folder")
-        elif not path.endswith(SUFFIXES):
-            raise InputError(f"{path}: unsupported file type (use {', '.join(SUFFIXES)})")
-        else:
-            files.append(path)
-    return files
 
 
 @dataclass
@@ -53,6 +37,42 @@ class Row:
     doc_id: str
     text: object  # str normally; anything else is counted as missing text
     invalid_utf8: bool = False
+
+
+class Counter:
+    """Bytes read so far from one file, as its reader asked for them."""
+
+    def __init__(self, f):
+        self.f, self.count = f, 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.f.read(n)
+        self.count += len(data)
+        return data
+
+    def readline(self) -> bytes:
+        data = self.f.readline()
+        self.count += len(data)
+        return data
+
+    def seek(self, *args):
+        return self.f.seek(*args)
+
+    def tell(self) -> int:
+        return self.f.tell()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    @property
+    def closed(self) -> bool:
+        return self.f.closed
+
+    def close(self) -> None:
+        self.f.close()
 
 
 def _decode(raw: bytes) -> tuple[str, bool]:
@@ -72,105 +92,191 @@ def _doc_id(record: dict, id_column: str | None, fallback: str) -> str:
     return fallback
 
 
-def _jsonl_rows(path: str, text_column: str, id_column: str | None) -> Iterator[Row]:
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        for lineno, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
-            line, bad = _decode(raw)
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                yield Row(f"{path}:{lineno}", None, bad)
-                continue
-            if not isinstance(record, dict):
-                yield Row(f"{path}:{lineno}", None, bad)
-                continue
-            yield Row(_doc_id(record, id_column, f"{path}:{lineno}"), record.get(text_column), bad)
+def _json_row(raw: bytes, fallback: str, id_column: str | None, text_column: str) -> Row:
+    line, bad = _decode(raw)
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return Row(fallback, None, bad)
+    if not isinstance(record, dict):
+        return Row(fallback, None, bad)
+    return Row(_doc_id(record, id_column, fallback), record.get(text_column), bad)
 
 
-def _parquet_rows(path: str, text_column: str, id_column: str | None) -> Iterator[Row]:
+def _jsonl_range(f: Counter, unit: dict, text_column: str, id_column: str | None) -> Iterator[Row]:
+    """The lines that start in [start, stop): a range starting mid-line skips to the next newline."""
+    pos = unit["start"]
+    if pos > 0:
+        f.seek(pos - 1)
+        pos += len(f.readline()) - 1  # the byte before tells whether `start` begins a line
+    else:
+        f.seek(0)
+    while pos < unit["stop"]:
+        raw = f.readline()
+        if not raw:
+            break
+        if raw.strip():
+            yield _json_row(raw, f"{unit['path']}@{pos}", id_column, text_column)
+        pos += len(raw)
+
+
+def _unpacked_lines(f: Counter, unit: dict, text_column: str, id_column: str | None) -> Iterator[Row]:
+    """Lines of a compressed file's unpacked copy (plan.py), from a line boundary; ids `<file>:<line>`."""
+    f.seek(unit["start"])
+    pos, lineno = unit["start"], unit["line"]
+    while pos < unit["stop"]:
+        raw = f.readline()
+        if not raw:
+            break
+        if raw.strip():
+            yield _json_row(raw, f"{unit['source']}:{lineno}", id_column, text_column)
+        pos, lineno = pos + len(raw), lineno + 1
+
+
+def _gz_lines(f: Counter, unit: dict, text_column: str, id_column: str | None) -> Iterator[Row]:
+    with gzip.GzipFile(fileobj=f, mode="rb") as lines:
+        for lineno, raw in enumerate(lines, start=1):
+            if raw.strip():
+                yield _json_row(raw, f"{unit['path']}:{lineno}", id_column, text_column)
+
+
+def _footer(f: Counter):
+    """The file's Parquet metadata, reading exactly the footer: pyarrow's own open reads the last 64 KiB,
+    which, once per task on a file split over many tasks, would be most of what a small file holds."""
+    import io
+
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
+    f.seek(-8, 2)
+    length = int.from_bytes(f.read(8)[:4], "little")
+    f.seek(-(length + 8), 2)
+    return pq.read_metadata(io.BytesIO(b"PAR1" + f.read(length + 8)))
+
+
+def _parquet_rows(f: Counter, unit: dict, text_column: str, id_column: str | None) -> Iterator[Row]:
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(f, metadata=_footer(f))
     names = pf.schema_arrow.names
-    for column, flag in ((text_column, "--text-column"), (id_column, "--id-column")):
-        if column and column not in names:
-            raise InputError(f"{path}: no column {column!r} ({flag}; columns: {', '.join(names)})")
     columns = [text_column] + [c for c in {id_column or "id"} - {text_column} if c in names]
-    index = 0
-    for batch in pf.iter_batches(columns=columns, batch_size=1024):
+    index = sum(pf.metadata.row_group(i).num_rows for i in range(unit["start"]))
+    groups = list(range(unit["start"], unit["stop"]))
+    for batch in pf.iter_batches(row_groups=groups, columns=columns, batch_size=1024):
         for record in batch.to_pylist():
-            yield Row(_doc_id(record, id_column, f"{path}:{index}"), record.get(text_column))
+            yield Row(_doc_id(record, id_column, f"{unit['path']}:{index}"), record.get(text_column))
             index += 1
 
 
-def _txt_rows(path: str) -> Iterator[Row]:
-    with open(path, "rb") as f:
-        text, bad = _decode(f.read())
-    yield Row(path, text, bad)
+def _txt_rows(f: Counter, unit: dict, text_column: str, id_column: str | None) -> Iterator[Row]:
+    text, bad = _decode(f.read())
+    yield Row(unit["path"], text, bad)
 
 
-def file_rows(path: str, text_column: str, id_column: str | None) -> Iterator[Row]:
-    """The rows of one file; any read failure becomes an InputError naming the file."""
+READERS = {"jsonl": _jsonl_range, "gz": _gz_lines, "lines": _unpacked_lines, "parquet": _parquet_rows,
+           "txt": _txt_rows}
+
+
+def unit_rows(unit: dict, text_column: str, id_column: str | None, counter_out: list) -> Iterator[Row]:
+    """The rows of one work unit; any read failure becomes an InputError naming the file.
+
+    The unit's Counter is appended to `counter_out`, so the caller can read the bytes it took.
+    """
+    fs, bare = url_to_fs(unit["path"])
     try:
-        if path.endswith(".parquet"):
-            yield from _parquet_rows(path, text_column, id_column)
-        elif path.endswith(".txt"):
-            yield from _txt_rows(path)
-        else:
-            yield from _jsonl_rows(path, text_column, id_column)
+        with fs.open(bare, "rb") as raw:
+            f = Counter(raw)
+            counter_out.append(f)
+            yield from READERS[unit["kind"]](f, unit, text_column, id_column)
     except InputError:
         raise
     except (OSError, EOFError, ValueError) as e:
-        raise InputError(f"{path}: cannot read: {e}") from e
+        raise InputError(f"{unit.get('source', unit['path'])}: cannot read: {e}") from e
 
 
-def check_readable(paths: list[str], text_column: str, id_column: str | None) -> list[str]:
-    """Fail early, before any task starts, on a missing, unsupported or unreadable input."""
-    files = list_files(paths)
-    for path in files:
-        first = next(iter(file_rows(path, text_column, id_column)), None)
-        if first is not None and not path.endswith(".txt") and not isinstance(first.text, str):
+def check_readable(files: list[tuple[str, int]], text_column: str, id_column: str | None) -> None:
+    """Fail early, before any task starts, on a missing, unsupported or unreadable input.
+
+    Parquet footers are checked by the planner; of the other kinds, the first row of the first file
+    of each kind is read (thousands of remote files are not opened twice; a bad one later fails its
+    task, naming the file).
+    """
+    seen = set()
+    for path, size in files:
+        kind = kind_of(path)
+        if kind in seen or kind == "parquet":
+            continue
+        seen.add(kind)
+        unit = {"path": path, "kind": kind, "start": 0, "stop": size}
+        first = next(iter(unit_rows(unit, text_column, id_column, [])), None)
+        if first is not None and kind != "txt" and not isinstance(first.text, str):
             raise InputError(f"{first.doc_id}: no text in column {text_column!r} (--text-column)")
-    return files
 
 
-def dataset_rows(name: str, config: str | None, split: str, text_column: str, id_column: str | None) -> Iterator[Row]:
+def dataset_files(name: str, config: str | None, split: str) -> list[str] | None:
+    """The files of a Hugging Face data set's split (`hf://...` URLs, or local paths), when all are
+    of a kind the planner reads; else None, and the data set is read by its shards."""
+    from datasets import load_dataset_builder
+
+    try:
+        builder = load_dataset_builder(name, config)
+    except Exception as e:  # datasets raises many types for a missing or unreachable data set
+        raise InputError(f"data set {name!r}: cannot load: {e}") from e
+    files = (builder.config.data_files or {}).get(split)
+    if files is None:
+        known = ", ".join(map(str, (builder.config.data_files or {}).keys())) or "none listed"
+        raise InputError(f"data set {name!r}: no split {split!r} (splits: {known})")
+    files = [str(f) for f in files]
+    return files if files and all(f.endswith((".parquet", ".jsonl", ".jsonl.gz", ".json.gz")) for f in files) else None
+
+
+def _open_dataset(name: str, config: str | None, split: str):
     from datasets import load_dataset
 
     try:
-        ds = load_dataset(name, config, split=split, streaming=True)
+        return load_dataset(name, config, split=split, streaming=True)
     except Exception as e:  # datasets raises many types for a missing or unreachable data set
         raise InputError(f"data set {name!r} (split {split!r}): cannot load: {e}") from e
-    for index, record in enumerate(ds):
-        yield Row(_doc_id(record, id_column, f"{name}/{split}/{index}"), record.get(text_column))
+
+
+def dataset_shards(name: str, config: str | None, split: str) -> int:
+    return _open_dataset(name, config, split).n_shards
+
+
+def dataset_shard_rows(unit: dict, config: str | None, split: str, text_column: str,
+                       id_column: str | None) -> Iterator[Row]:
+    """One shard of a data set that is not plain files (IterableDataset.shard): only its own files are
+    streamed, never the whole data set on every task."""
+    name, index = unit["path"], unit["start"]
+    shard = _open_dataset(name, config, split).shard(num_shards=unit["stop"], index=index, contiguous=True)
+    for row, record in enumerate(shard):
+        yield Row(_doc_id(record, id_column, f"{name}/{split}/{index}:{row}"), record.get(text_column))
 
 
 class ReadDocuments(PipelineStep):
-    """Reader step: yields this task's share of the rows as datatrove Documents."""
+    """Reader step: yields the rows of this task's work units (`logs/plan/<rank>.json`) as Documents."""
 
     name = "📖 read documents"
     type = "📖 - READER"
 
-    def __init__(self, files: list[str], dataset: str | None, dataset_config: str | None, split: str,
-                 text_column: str, id_column: str | None):
+    def __init__(self, logs: str, dataset_config: str | None, split: str, text_column: str, id_column: str | None):
         super().__init__()
-        self.files, self.dataset, self.dataset_config, self.split = files, dataset, dataset_config, split
+        self.logs, self.dataset_config, self.split = logs, dataset_config, split
         self.text_column, self.id_column = text_column, id_column
 
-    def rows(self) -> Iterator[Row]:
-        if self.dataset:
-            yield from dataset_rows(self.dataset, self.dataset_config, self.split, self.text_column, self.id_column)
-        for path in self.files:
-            yield from file_rows(path, self.text_column, self.id_column)
+    def rows(self, rank: int) -> Iterator[Row]:
+        for unit in task_units(self.logs, rank):
+            if unit["kind"] == "dataset":
+                yield from dataset_shard_rows(unit, self.dataset_config, self.split, self.text_column, self.id_column)
+                continue
+            counters: list[Counter] = []
+            try:
+                yield from unit_rows(unit, self.text_column, self.id_column, counters)
+            finally:
+                self.stat_update("bytes_read", value=sum(c.count for c in counters), unit="unit")
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        for index, row in enumerate(self.rows()):
-            if index % world_size != rank:
-                continue
-            self.stat_update("documents")
+        for row in self.rows(rank):
+            self.stat_update("documents", "rows_read")
             if row.invalid_utf8:
                 self.stat_update("invalid_utf8")
             if not isinstance(row.text, str):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import glob
 import json
-import os
 import textwrap
 
 import pyarrow.parquet as pq
+from datatrove.io import get_datafolder
 
 from compressors.text import word_count
 
@@ -18,19 +17,20 @@ def _clip(text: str, width: int, max_chars: int) -> str:
 
 
 def show(out: str, n: int = 3, variants: int = 2, split: str = "train", width: int = 100, max_chars: int = 600) -> str:
-    shards = sorted(glob.glob(os.path.join(out, "data", split, "*.parquet")))
+    folder = get_datafolder(out)  # a local folder or an fsspec URL (s3://...)
+    shards = folder.list_files(f"data/{split}", glob_pattern="*.parquet") if folder.isdir(f"data/{split}") else []
     if not shards:
         raise FileNotFoundError(f"{out}: no {split} shards under data/{split}/ (is this a datagen build folder?)")
     lines = []
-    manifest = os.path.join(out, "manifest.json")
-    if os.path.exists(manifest):
-        with open(manifest, encoding="utf-8") as f:
+    if folder.exists("manifest.json"):
+        with folder.open("manifest.json", "rt", encoding="utf-8") as f:
             m = json.load(f)
         lines.append(f"{out}: {m['counts']['chunks']} chunks from {m['counts']['documents']} documents, "
                      f"{m['config']['ladder']['levels']} levels, {m['config']['ladder']['variants']} variants")
     else:
         lines.append(f"{out}: build not finished (no manifest.json); showing finished shards")
-    rows = pq.ParquetFile(shards[0]).read_row_group(0).slice(0, n).to_pylist()
+    with folder.open(shards[0], "rb") as f:
+        rows = pq.ParquetFile(f).read_row_group(0).slice(0, n).to_pylist()
     for row in rows:
         lines.append(f"\n=== {row['id']} ({row['split']}) ===")
         lines.append(f"  rung 0  text ({word_count(row['text'])} words)")

@@ -70,7 +70,7 @@ class LadderStep(PipelineStep):
             for i, chunk in enumerate(pieces):
                 with self.track_time():
                     try:
-                        ladder = build(chunk, self.ladder, doc.id, i)
+                        ladder = build(chunk, self.ladder, doc.id, i, doc.text)
                     except CannotCompress as e:
                         self.stat_update(f"skipped/{e.reason}")
                         continue

@@ -161,6 +161,13 @@ def test_file_failing_inside_a_task_is_named_and_exit_is_nonzero(tmp_path, small
     whole = gzip.compress(small_corpus.read_bytes())
     cut = tmp_path / "cut.jsonl.gz"
     cut.write_bytes(whole[: len(whole) // 2])
-    proc = datagen("build", "--input", str(cut), "--out", str(tmp_path / "o"), "--workers", "2", check=False)
+    # one task: the file is read whole, inside the task
+    proc = datagen("build", "--input", str(cut), "--out", str(tmp_path / "o"), "--workers", "2", "--tasks", "1",
+                   check=False)
     assert proc.returncode == 2 and "datagen: error:" in proc.stderr and str(cut) in proc.stderr
     assert not (tmp_path / "o" / "manifest.json").exists()
+    # two tasks: the planner unpacks the small file to split it, and fails there, before any task
+    proc = datagen("build", "--input", str(cut), "--out", str(tmp_path / "p"), "--workers", "2", "--tasks", "2",
+                   check=False)
+    assert proc.returncode == 2 and str(cut) in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "p" / "manifest.json").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -14,7 +16,8 @@ WORDS = ["Emma", "garden", "the", "of", "Paris", "1815", "river", "and", "quickl
 
 
 def folded(text: str) -> set[str]:
-    return {w.lower().replace("’", "'") for w in T.words(text)}
+    """Words compared case aside and without a possessive 's (the top word drops it: "Apollo's")."""
+    return {re.sub(r"'s$", "", w.lower().replace("’", "'")) for w in T.words(text)}
 
 
 def assert_ladder(text: str, rungs: list[str], levels: int) -> None:
@@ -119,3 +122,13 @@ def test_geometric_schedule_is_geometric():
     assert schedule.targets(256, 4) == [64, 16, 4, 1]
     assert schedule.targets(256, 8) == [128, 64, 32, 16, 8, 4, 2, 1]
     assert schedule.targets(256, 2) == [16, 1]
+
+
+def test_a_sentence_alone_on_a_line_splits_back_into_itself(corpus_docs):
+    """Why sentence rungs need no memory of the sentences chosen: punkt decides each break from a few
+    characters around it, so a sentence alone on a line is found again as one sentence, its words whole.
+    The rare exceptions are closing runs of quotes and brackets, which punkt realigns differently."""
+    sentences = [s for d in corpus_docs[::3] for c in T.chunks(d["text"], 256) for s in T.sentences(c)]
+    again = [T.sentences(s) for s in sentences]
+    assert all(T.words(" ".join(a)) == T.words(s) for a, s in zip(again, sentences))
+    assert sum(a == (s,) for a, s in zip(again, sentences)) >= 0.999 * len(sentences)

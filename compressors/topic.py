@@ -1,0 +1,84 @@
+"""What a text is about: a topicality score for each of its content words.
+
+A word is topical when the text says it often and general English says it rarely: its count over the
+whole document the chunk was cut from (the chunk itself when no document is given), forms folded
+(case, possessive 's), times its rarity, -log10 of its frequency in general English from `wordfreq`'s
+English list (offline, shipped in its wheel): "Lincoln" said 6 times (rarity 4.7) outscores "time"
+said 9 times (rarity 2.7). A word the list lacks counts as rarer than any it holds (rarity 8).
+Counted over the document, not the chunk: a section's subject is said all through it, while a name
+said often in one chunk is often a detail (bench/README.md measures both).
+
+The score biases TextRank's PageRank toward sentences naming the topic (`compressors/textrank.py`),
+weights which RAKE phrases survive into the phrase rungs (`compressors/rake.py`), so the topic survives
+up to rung L-1, and chooses the top rung's word from there.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import importlib.util
+import os
+import re
+from collections import Counter
+from importlib import resources
+
+from compressors import text as T
+
+UNLISTED_RARITY = 8.0  # the list stops at 10^-8 (zipf 1): a word it lacks is rarer than that
+DIGIT = re.compile(r"\d")
+
+
+@functools.cache
+def _frequency_list() -> dict[str, float]:
+    """wordfreq's English 'large' list as word -> rarity (-log10 frequency).
+
+    Read from its cBpack file (msgpack: a header, then bucket i holds the words of frequency 10^(-i/100))
+    rather than through `import wordfreq`, which pulls ftfy and langcodes: a quarter second of every
+    build for nothing we use.
+    """
+    import msgpack
+
+    spec = importlib.util.find_spec("wordfreq")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the wordfreq package is needed for topic scores: pip install wordfreq")
+    path = os.path.join(spec.submodule_search_locations[0], "data", "large_en.msgpack.gz")
+    with gzip.open(path) as f:
+        header, *buckets = msgpack.load(f, raw=False)
+    if header.get("format") != "cB":
+        raise ValueError(f"{path}: not a wordfreq cBpack file ({header})")
+    return {word: i / 100 for i, bucket in enumerate(buckets) for word in bucket}
+
+
+@functools.lru_cache(maxsize=65536)
+def rarity(form: str) -> float:
+    """-log10 of the word's frequency in general English; wordfreq lists numbers with digits as 0."""
+    return _frequency_list().get(DIGIT.sub("0", form), UNLISTED_RARITY)
+
+
+@functools.cache
+def not_topics() -> frozenset[str]:
+    """Stopwords, and the words of data/not-topics-en.txt: honorifics, modal verbs, quantifiers."""
+    lines = resources.files("compressors").joinpath("data/not-topics-en.txt").read_text("utf-8").splitlines()
+    return T.stopwords() | {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
+@functools.lru_cache(maxsize=65536)
+def is_topic_word(word: str) -> bool:
+    """A content word in RAKE's view (folded) that can be a topic, also as a form ("it's" is "it")."""
+    excluded = not_topics()
+    return T.fold(word) not in T.stopwords() and T.form(word) not in excluded
+
+
+@functools.lru_cache(maxsize=256)
+def topicality(text: str) -> dict[str, float]:
+    """form -> count in `text` times rarity, for every content word of `text`, in text order.
+
+    Cached (never modify the result): every rung of every variant of every chunk of a document asks
+    for the document's."""
+    counts: Counter[str] = Counter()
+    # Folded before counting: a document has far fewer distinct folded words than cased ones.
+    for word, n in Counter(T.words(T.fold(text))).items():
+        if is_topic_word(word):
+            counts[T.form(word)] += n
+    return {f: n * rarity(f) for f, n in counts.items()}
