@@ -63,13 +63,21 @@ class Unfit(Exception):
 
 # --- what a chunk's code is made of -----------------------------------------------------------------
 
-def steps_of(chunk: str, info: ExportInfo) -> tuple[str, list[Step]]:
-    """(the top word the fallback codes, the steps the model codes) for a chunk, or Unfit."""
+def ladder_config(info: ExportInfo) -> LadderConfig:
+    """The ladder settings the model was trained on; variant 0 is greedy, the same with any variant count.
+
+    An export from before ladder scorers existed was trained on what is now the "rake" scorer."""
+    return LadderConfig(**{"levels": info.levels, "scorer": "rake", **info.ladder, "variants": 1})
+
+
+def steps_of(chunk: str, info: ExportInfo, document: str | None = None) -> tuple[str, list[Step]]:
+    """(the top word the fallback codes, the steps the model codes) for a chunk, or Unfit.
+
+    `document`: the whole text the chunk was cut from, which the "topic" scorer steers by (as datagen)."""
     if info.task == "text":
         return "", [Step(0, "", chunk)]
-    settings = {"levels": info.levels, **info.ladder, "variants": 1}  # variant 0 is greedy: the same with any variant count
     try:
-        rungs = [chunk, *build(chunk, LadderConfig(**settings)).variants[0]]
+        rungs = [chunk, *build(chunk, ladder_config(info), document=document).variants[0]]
     except CannotCompress as e:
         raise Unfit(f"no ladder ({e.reason})") from e
     top = rungs[-1]
@@ -217,11 +225,11 @@ def decode_step(session: Session, decoder, limit: int) -> list[int]:
     raise Unfit(f"no end token in {limit} tokens")
 
 
-def encode_chunk(model, tok, info: ExportInfo, chunk: str) -> tuple[str, np.ndarray, Cost]:
+def encode_chunk(model, tok, info: ExportInfo, chunk: str, document: str | None = None) -> tuple[str, np.ndarray, Cost]:
     """(top word, the chunk's range code as uint32 words, its ideal cost), or Unfit."""
     import constriction
 
-    top, steps = steps_of(chunk, info)
+    top, steps = steps_of(chunk, info, document)
     encoder, cost = constriction.stream.queue.RangeEncoder(), Cost(steps=steps)
     for step in steps:
         ids = target_ids(tok, info, step)

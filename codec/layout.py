@@ -22,6 +22,7 @@ SPACE = re.compile(r"\s+")
 class Layout:
     chunks: list[str]  # what the model codes
     patch: list[tuple[int, str]]  # (non-space characters before, the original whitespace run there; "" for none)
+    text: str = ""  # the whole text (pack only): what the ladders' "topic" scorer is steered by, as in datagen
 
 
 def spaces(text: str) -> tuple[str, dict[int, str]]:
@@ -43,7 +44,7 @@ def cut(text: str, max_words: int) -> Layout | None:
         return None
     keys = sorted(set(original) | set(joined))
     patch = [(k, original.get(k, "")) for k in keys if original.get(k, "") != joined.get(k, "")]
-    layout = Layout(chunks, patch)
+    layout = Layout(chunks, patch, text)
     return layout if rebuild(layout) == text else None
 
 

@@ -36,9 +36,9 @@ class LossySettings:
             raise C.CodecError(f"--candidates {self.candidates}: at least 1")
 
 
-def stored_rung(chunk: str, info: ExportInfo, rung: int) -> str:
+def stored_rung(chunk: str, info: ExportInfo, rung: int, document: str | None = None) -> str:
     """Rung `rung` of the chunk's variant-0 ladder, or Unfit when it has no ladder."""
-    top, steps = steps_of(chunk, info)
+    top, steps = steps_of(chunk, info, document)
     if info.task == "oneshot":
         return top
     return next(s.upper for s in steps if s.step == rung)
@@ -74,14 +74,15 @@ def best_candidate(model, tok, info, chunk_text: str, upper: str, settings: Loss
     return best[1], best[2], best[0]
 
 
-def pack_side(chunks: list[str], model, tok, info, settings: LossySettings, side: bytearray, bar) -> list[float]:
+def pack_side(chunks: list[str], model, tok, info, settings: LossySettings, side: bytearray, bar,
+              document: str | None = None) -> list[float]:
     """Write the lossy side stream; the chrF of each chunk's kept expansion (100 for a stored chunk)."""
     C.put_uint(side, LOSSY)
     C.put_uint(side, len(chunks))
     scores = []
     for i, chunk in enumerate(chunks):
         try:
-            upper = stored_rung(chunk, info, settings.rung)
+            upper = stored_rung(chunk, info, settings.rung, document)
         except Unfit:
             C.put_uint(side, C.FALLBACK)
             C.put_bytes(side, chunk.encode("utf-8"))

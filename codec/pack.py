@@ -65,9 +65,9 @@ def check_model(header: C.Header, folder: Path) -> None:
                                f"{header.model['path']}); pass that model with --model")
 
 
-def _code_chunk(model, tok, info, chunk: str, settings: CoderSettings):
+def _code_chunk(model, tok, info, chunk: str, settings: CoderSettings, document: str):
     """(top word, words) for a chunk the model codes exactly, else Unfit with the reason."""
-    top, words, cost = encode_chunk(model, tok, info, chunk)
+    top, words, cost = encode_chunk(model, tok, info, chunk, document)
     if settings.verify and decode_chunk(model, tok, info, top, words, settings.max_tokens) != chunk:
         raise Unfit("round trip differs (verify)")
     return top, words, cost
@@ -81,7 +81,7 @@ def _text_side(layout: Layout, model, tok, info, settings: CoderSettings, stats:
         for chunk in layout.chunks:
             size = len(chunk.encode("utf-8"))
             try:
-                top, words, cost = _code_chunk(model, tok, info, chunk, settings)
+                top, words, cost = _code_chunk(model, tok, info, chunk, settings, layout.text)
             except Unfit as e:
                 stats.fallbacks[str(e).split(":")[-1].strip()] += 1
                 C.put_uint(side, C.FALLBACK)
@@ -146,7 +146,7 @@ def pack(src: Path, out: Path, folder: Path, settings: CoderSettings = CoderSett
         else:
             stats.kind = "lossy"
             with _bar(stats.input_bytes, "pack --lossy") as bar:
-                stats.chrf = pack_side(layout.chunks, model, tok, info, lossy, side, bar)
+                stats.chrf = pack_side(layout.chunks, model, tok, info, lossy, side, bar, layout.text)
     stats.chunks = len(layout.chunks) if stats.kind != "raw" else 0
     extra = {"lossy": asdict(lossy)} if lossy is not None else {}
     extra |= {"online": asdict(online)} if online is not None and lossy is None else {}
