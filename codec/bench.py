@@ -193,7 +193,7 @@ def table(report: dict) -> str:
         keys = list(rungs[0]["extra"]["by_rung_bpb"])
         for r in rungs[1:]:
             keys += [k for k in r["extra"]["by_rung_bpb"] if k not in keys]
-        lines += ["", "bits per byte of the input, by rung (ideal -log2 p; step k writes rung k-1 from rung k):", "",
+        lines += ["", "bits per byte of the input, by rung (top word: its UTF-8 bytes, before zstd; step k, writing rung k-1 from rung k: the model's ideal -log2 p):", "",
                   "| model | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
         for r in rungs:
             b = r["extra"]["by_rung_bpb"]
