@@ -137,6 +137,10 @@ def test_cli_round_trip_and_wrong_model_refused(tmp_path, ladder_model, causal_m
     assert bad.returncode == 2 and "not a codec archive" in bad.stderr
     missing = codec("pack", str(tmp_path / "nope"), "-o", str(tmp_path / "e"), "--model", str(ladder_model))
     assert missing.returncode == 2 and "nope" in missing.stderr
+    blob = (tmp_path / "a.tlz").read_bytes()
+    (tmp_path / "cut.tlz").write_bytes(blob[:-8])  # a damaged range code: caught by the sha256 check
+    cut_off = codec("unpack", str(tmp_path / "cut.tlz"), "-o", str(tmp_path / "f"))
+    assert cut_off.returncode == 2 and "differ" in cut_off.stderr and not (tmp_path / "f").exists()
 
 
 def test_lossy_regenerates_the_chosen_candidate(tmp_path, ladder_model, corpus_docs):
