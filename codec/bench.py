@@ -132,6 +132,9 @@ def codec_row(data: bytes, folder: Path, work: Path, online: bool = False) -> Ro
         "pack_bytes_per_s": n / stats.seconds, "unpack_bytes_per_s": n / seconds,
     }
     extra["ideal_bpb_by_chunk"] = [c["ideal_bits"] / c["bytes"] for c in stats.per_chunk if c["model"]]
+    # aligned with the chunks (None where the chunk fell back), so models compare on the chunks all coded
+    extra["ideal_bits_by_chunk"] = [c.get("ideal_bits") for c in stats.per_chunk]
+    extra["bytes_by_chunk"] = [c["bytes"] for c in stats.per_chunk]
     name = f"codec {folder.parent.name}" + (" --online" if online else "")
     return Row(name, 8 * stats.archive_bytes / n, 8 * per_chunk / n, extra)
 
@@ -188,6 +191,7 @@ def table(report: dict) -> str:
                          f"{e['unpack_bytes_per_s']:.0f} | {sum(e['fallbacks'].values())} of {e['chunks']} |")
         else:
             lines.append(f"| {r['name']} | {r['whole_bpb']:.3f} | {r['chunk_bpb']:.3f} | | | | | | |")
+    lines += _common(report["rows"])
     rungs = [r for r in report["rows"] if r["extra"]]
     if rungs:
         keys = list(rungs[0]["extra"]["by_rung_bpb"])
@@ -199,3 +203,16 @@ def table(report: dict) -> str:
             b = r["extra"]["by_rung_bpb"]
             lines.append(f"| {r['name']} | " + " | ".join(f"{b[k]:.3f}" if k in b else "" for k in keys) + " |")
     return "\n".join(lines)
+
+
+def _common(rows: list[dict]) -> list[str]:
+    """The models' ideal bits per byte on the chunks every one of them coded (a fallback leaves a chunk out)."""
+    coded = [r for r in rows if r["extra"].get("ideal_bits_by_chunk")]
+    if len(coded) < 2 or len({len(r["extra"]["ideal_bits_by_chunk"]) for r in coded}) != 1:
+        return []
+    every = [i for i in range(len(coded[0]["extra"]["ideal_bits_by_chunk"]))
+             if all(r["extra"]["ideal_bits_by_chunk"][i] is not None for r in coded)]
+    size = sum(coded[0]["extra"]["bytes_by_chunk"][i] for i in every)
+    out = ["", f"model's ideal bits per byte on the {len(every)} chunks every model coded ({size} bytes): " +
+           ", ".join(f"{r['name']} {sum(r['extra']['ideal_bits_by_chunk'][i] for i in every) / size:.3f}" for r in coded)]
+    return out
