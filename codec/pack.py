@@ -67,9 +67,14 @@ def check_model(header: C.Header, folder: Path) -> None:
 
 def _code_chunk(model, tok, info, chunk: str, settings: CoderSettings, document: str):
     """(top word, words) for a chunk the model codes exactly, else Unfit with the reason."""
-    top, words, cost = encode_chunk(model, tok, info, chunk, document)
-    if settings.verify and decode_chunk(model, tok, info, top, words, settings.max_tokens) != chunk:
-        raise Unfit("round trip differs (verify)")
+    try:
+        top, words, cost = encode_chunk(model, tok, info, chunk, document)
+        if settings.verify and decode_chunk(model, tok, info, top, words, settings.max_tokens) != chunk:
+            raise Unfit("round trip differs (verify)")
+    except Unfit:
+        raise
+    except Exception as e:  # whatever the model or coder trips on, the chunk is still stored exactly
+        raise Unfit(f"model error: {type(e).__name__}") from e
     return top, words, cost
 
 
