@@ -21,15 +21,16 @@ from textladder.config import load
 from train.config import TrainConfig
 from model.format import collate
 from model.loss import forward, tokens_in
-from model.pairs import shards
-from train.data import train_batches
+from model.pairs import ladder_settings, shards
+from train.data import TrainStream, pairs_per_row
 from train.dist import deepspeed_config, init_distributed
 from train.prepare import training_texts
 
 
 def batches(cfg: TrainConfig, tokenizer, n: int) -> list[dict]:
-    stream = train_batches(shards(cfg.data.path, "train"), cfg.deepspeed.micro_batch_size, cfg.data.step_weights,
-                           cfg.data.shuffle_buffer, cfg.seed)
+    stream = iter(TrainStream(shards(cfg.data.path, "train"), cfg.deepspeed.micro_batch_size, cfg.data.step_weights,
+                              cfg.data.shuffle_buffer, cfg.seed, task=cfg.data.task,
+                              pairs_per_row=pairs_per_row(ladder_settings(cfg.data.path), cfg.data.task)))
     return [collate(b, tokenizer, cfg.step_format) for b in itertools.islice(stream, n)]
 
 

@@ -4,7 +4,6 @@ the process built before it (no module-level state decides a result). On the who
 from __future__ import annotations
 
 import gzip
-import json
 
 from datagen.read import default_corpus
 from tests.conftest import datagen, rows
