@@ -33,12 +33,7 @@ done
 "$RAY" status --address "127.0.0.1:$PORT" | sed -n '1,12p'
 
 SRC=$WORK/input.jsonl
-.venv/bin/python - "$SRC" <<'EOF'
-import gzip, sys
-from datagen.read import default_corpus
-lines = gzip.open(default_corpus(), "rt", encoding="utf-8").read().splitlines()
-open(sys.argv[1], "w", encoding="utf-8").write("\n".join(lines[::3]) + "\n")
-EOF
+.venv/bin/python bench/cluster_input.py "$SRC"
 
 echo "== local build"
 .venv/bin/datagen build --input "$SRC" --out "$WORK/local" "${ARGS[@]}" 2>/dev/null

@@ -63,12 +63,7 @@ sinfo
 
 # --- the input: a few hundred documents of the default corpus as one uncompressed JSONL, cut into ranges
 SRC=$WORK/input.jsonl
-.venv/bin/python - "$SRC" <<'EOF'
-import gzip, sys
-from datagen.read import default_corpus
-lines = gzip.open(default_corpus(), "rt", encoding="utf-8").read().splitlines()
-open(sys.argv[1], "w", encoding="utf-8").write("\n".join(lines[::3]) + "\n")
-EOF
+.venv/bin/python bench/cluster_input.py "$SRC"
 
 echo "== local build"
 .venv/bin/datagen build --input "$SRC" --out "$WORK/local" "${ARGS[@]}"
