@@ -18,8 +18,7 @@ import numpy as np
 from compressors.ladder import LadderConfig, build
 from compressors.select import CannotCompress
 from model.export import ExportInfo
-from model.format import constrain, pieces, sentinel_ids, source_ids, to_rung
-from model.markers import SENTINELS
+from model.format import AlignmentError, constrain, infill_target, pieces, sentinel_ids, source_ids, special_ids, to_rung
 
 TOTAL = 1 << 24  # quantization total; constriction's default range coder has 24 bits of precision
 
@@ -88,17 +87,12 @@ def steps_of(chunk: str, info: ExportInfo, document: str | None = None) -> tuple
 
 def target_ids(tok, info: ExportInfo, step: Step) -> list[int]:
     """The tokens the model writes for a step, untruncated, ending with the end token."""
-    from model.align import align
-
     fmt = info.step_format
     if fmt.infill:
-        gaps = align(step.upper, step.lower)
-        if gaps is None:
-            raise Unfit(f"step {step.step}: rung above not in order in the rung below")
-        sent, ids = sentinel_ids(tok), []
-        for i, part in enumerate(pieces(tok, gaps)):
-            ids += [sent[i % SENTINELS], *part]
-        return ids + [tok.eos_token_id]
+        try:
+            return infill_target(tok, step.upper, step.lower)
+        except AlignmentError as e:
+            raise Unfit(f"step {step.step}: {e}") from e
     ids = pieces(tok, [step.lower])[0] if fmt.causal else tok(step.lower)["input_ids"]
     return ids if ids and ids[-1] == tok.eos_token_id else [*ids, tok.eos_token_id]
 
@@ -139,7 +133,7 @@ class Session:
             sent = sentinel_ids(tok)
             self.sent = torch.tensor(sent)
             self.sent_set = set(sent)
-            self.specials = torch.tensor(sorted(set(tok.all_special_ids) | self.sent_set))
+            self.specials = torch.tensor(special_ids(tok))
             self.count, self.due = torch.zeros(1, dtype=torch.long), torch.tensor([gaps])
 
     def _decode(self, token: int) -> None:

@@ -103,34 +103,33 @@ def _json_row(raw: bytes, fallback: str, id_column: str | None, text_column: str
     return Row(_doc_id(record, id_column, fallback), record.get(text_column), bad)
 
 
+def _lines(f: Counter, pos: int, stop: int) -> Iterator[tuple[int, int, bytes]]:
+    """(byte offset, line index from `pos`, line) of the non-blank lines that start in [pos, stop)."""
+    f.seek(pos)
+    index = 0
+    while pos < stop:
+        raw = f.readline()
+        if not raw:
+            return
+        if raw.strip():
+            yield pos, index, raw
+        pos, index = pos + len(raw), index + 1
+
+
 def _jsonl_range(f: Counter, unit: dict, text_column: str, id_column: str | None) -> Iterator[Row]:
     """The lines that start in [start, stop): a range starting mid-line skips to the next newline."""
     pos = unit["start"]
     if pos > 0:
         f.seek(pos - 1)
         pos += len(f.readline()) - 1  # the byte before tells whether `start` begins a line
-    else:
-        f.seek(0)
-    while pos < unit["stop"]:
-        raw = f.readline()
-        if not raw:
-            break
-        if raw.strip():
-            yield _json_row(raw, f"{unit['path']}@{pos}", id_column, text_column)
-        pos += len(raw)
+    for offset, _, raw in _lines(f, pos, unit["stop"]):
+        yield _json_row(raw, f"{unit['path']}@{offset}", id_column, text_column)
 
 
 def _unpacked_lines(f: Counter, unit: dict, text_column: str, id_column: str | None) -> Iterator[Row]:
     """Lines of a compressed file's unpacked copy (plan.py), from a line boundary; ids `<file>:<line>`."""
-    f.seek(unit["start"])
-    pos, lineno = unit["start"], unit["line"]
-    while pos < unit["stop"]:
-        raw = f.readline()
-        if not raw:
-            break
-        if raw.strip():
-            yield _json_row(raw, f"{unit['source']}:{lineno}", id_column, text_column)
-        pos, lineno = pos + len(raw), lineno + 1
+    for _, index, raw in _lines(f, unit["start"], unit["stop"]):
+        yield _json_row(raw, f"{unit['source']}:{unit['line'] + index}", id_column, text_column)
 
 
 def _gz_lines(f: Counter, unit: dict, text_column: str, id_column: str | None) -> Iterator[Row]:

@@ -10,6 +10,7 @@ learned more than copying.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 
@@ -28,10 +29,11 @@ def copy_totals(pairs_by_step: dict[int, list[Pair]], tokenizer, fmt: StepFormat
     """Per step, (the baseline's loss summed over target tokens in nats, target tokens), at its best eps."""
     out = {}
     vocab = len(tokenizer)
+    seq2seq = replace(fmt, causal=False)  # the input as an encoder reads it: marker first, then the rung
     for step, pairs in pairs_by_step.items():
         shares = []  # per target token: its share among the input's tokens
         for p in pairs:
-            e = encode(p, tokenizer, StepFormat(fmt.objective, False, fmt.max_source_tokens, fmt.max_target_tokens))
+            e = encode(p, tokenizer, seq2seq)
             src = e.source[1:]  # the step marker is no text to copy
             counts = Counter(src)
             shares.extend(counts[t] / max(len(src), 1) for t in e.target)

@@ -17,6 +17,7 @@ happens to read `</s>` or `<gap_3>` never becomes a control token.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,8 +58,16 @@ def pieces(tok, texts: list[str]) -> list[list[int]]:
     return tok(texts, add_special_tokens=False, split_special_tokens=True)["input_ids"]
 
 
-def sentinel_ids(tok) -> list[int]:
-    return tok.convert_tokens_to_ids([sentinel(i) for i in range(SENTINELS)])
+@functools.lru_cache(maxsize=8)
+def sentinel_ids(tok) -> tuple[int, ...]:
+    """The ids of <gap_0> … <gap_31> (looked up once per tokenizer: this runs for every pair)."""
+    return tuple(tok.convert_tokens_to_ids([sentinel(i) for i in range(SENTINELS)]))
+
+
+@functools.lru_cache(maxsize=8)
+def special_ids(tok) -> tuple[int, ...]:
+    """Every control token id, sentinels included: what `constrain` allows only where the format says."""
+    return tuple(sorted(set(tok.all_special_ids) | set(sentinel_ids(tok))))
 
 
 def _with_sentinels(tok, parts: list[list[int]], first: list[int]) -> list[int]:
@@ -75,6 +84,15 @@ def infill_source(tok, rung: str, step: int) -> tuple[list[int], int]:
     frags = pieces(tok, fragments(rung))
     ids = _with_sentinels(tok, frags, [tok.convert_tokens_to_ids(marker(step))])
     return ids + [sentinel_ids(tok)[len(frags) % SENTINELS], tok.eos_token_id], len(frags) + 1
+
+
+def infill_target(tok, upper: str, lower: str) -> list[int]:
+    """The untruncated decoder ids of an infill step: `<gap_0> gap_0 … <gap_n> gap_n </s>`; AlignmentError
+    if `upper`'s fragments are not in `lower` in order."""
+    found = align(upper, lower)
+    if found is None:
+        raise AlignmentError(f"rung {upper[:60]!r}… is not in the rung below in order")
+    return _with_sentinels(tok, pieces(tok, found), []) + [tok.eos_token_id]
 
 
 def source_ids(tok, fmt: StepFormat, rung: str, step: int) -> tuple[list[int], int]:
@@ -99,10 +117,7 @@ def encode(pair: Pair, tok, fmt: StepFormat) -> Encoded:
     """A pair as token ids; AlignmentError if an infill pair's rung is not in its target in order."""
     src, gaps = source_ids(tok, fmt, pair.source, pair.step)
     if fmt.infill:
-        found = align(pair.source, pair.target)
-        if found is None:
-            raise AlignmentError(f"step {pair.step}: rung {pair.source[:60]!r}… is not in the rung below in order")
-        target = _with_sentinels(tok, pieces(tok, found), []) + [tok.eos_token_id]
+        target = infill_target(tok, pair.source, pair.target)
     else:
         target = tok(pair.target, max_length=fmt.max_target_tokens, truncation=True)["input_ids"]
     return Encoded(src, target[: fmt.max_target_tokens], gaps)
@@ -125,7 +140,7 @@ def collate(batch: list[Pair], tok, fmt: StepFormat) -> dict:
            "gaps": torch.tensor([e.gaps for e in encoded])}
     if fmt.infill:
         out["sentinel_ids"] = torch.tensor(sentinel_ids(tok))
-        out["special_ids"] = torch.tensor(sorted(set(tok.all_special_ids) | set(sentinel_ids(tok))))
+        out["special_ids"] = torch.tensor(special_ids(tok))
     return out
 
 
@@ -169,13 +184,13 @@ def to_rung(tok, fmt: StepFormat, upper: str, ids: list[int]) -> Rung:
     if not fmt.infill:
         text = tok.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False).strip()
         return Rung(text, kept_spans(upper, text))
-    sent, gaps = set(sentinel_ids(tok)), []
+    sent, specials, gaps = set(sentinel_ids(tok)), set(special_ids(tok)), []
     for i in ids:
         if i == tok.eos_token_id:
             break
         if i in sent:
             gaps.append([])
-        elif gaps and i not in tok.all_special_ids:
+        elif gaps and i not in specials:
             gaps[-1].append(i)
     texts = [tok.decode(g, clean_up_tokenization_spaces=False) for g in gaps]
     return Rung(*interleave(fragments(upper), texts))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model.format import StepFormat, constrain, sentinel_ids
+from model.format import StepFormat, constrain, sentinel_ids, special_ids
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def sample_seq2seq(model, tok, fmt: StepFormat, sources: list[list[int]], gaps: 
     ids = torch.tensor([s + [tok.pad_token_id] * (width - len(s)) for s in sources], device=device)  # (B, S)
     mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in sources], device=device)  # (B, S)
     sent = torch.tensor(sentinel_ids(tok), device=device) if fmt.infill else None
-    specials = torch.tensor(sorted(set(tok.all_special_ids) | set(sent.tolist())), device=device) if fmt.infill else None
+    specials = torch.tensor(special_ids(tok), device=device) if fmt.infill else None
     out: list[list[int]] = [[] for _ in sources]
     with torch.no_grad():
         enc = model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state  # (B, S, d)
@@ -62,7 +62,7 @@ def sample_seq2seq(model, tok, fmt: StepFormat, sources: list[list[int]], gaps: 
         due = torch.tensor(gaps, device=device)
         written = torch.full((len(sources), 1), model.config.decoder_start_token_id, device=device)  # (b, t)
         for _ in range(limit):
-            step_in = written[:, -1:] if cache is not None else written
+            step_in = written[:, -1:] if cache is not None else written  # with a cache, written is (b, 1)
             logits = model(encoder_outputs=BaseModelOutput(last_hidden_state=enc), attention_mask=mask,
                            decoder_input_ids=step_in, past_key_values=cache, use_cache=cache is not None).logits[:, -1]
             if fmt.infill:
@@ -75,7 +75,7 @@ def sample_seq2seq(model, tok, fmt: StepFormat, sources: list[list[int]], gaps: 
             keep = (nxt != eos).nonzero().squeeze(1)
             if len(keep) == 0:
                 break
-            written = torch.cat([written, nxt[:, None]], dim=1)
+            written = nxt[:, None] if cache is not None else torch.cat([written, nxt[:, None]], dim=1)
             if len(keep) < len(rows):
                 enc, mask, rows, count, due, written = (x[keep] for x in (enc, mask, rows, count, due, written))
                 if cache is not None:

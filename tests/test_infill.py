@@ -12,7 +12,7 @@ import torch
 from model.align import align, fragments, interleave
 from model.config import ModelConfig
 from model.export import ExportInfo
-from model.format import StepFormat, collate, constrain, encode, sentinel_counts, sentinel_ids, to_rung
+from model.format import StepFormat, collate, constrain, encode, sentinel_counts, sentinel_ids, special_ids, to_rung
 from model.loss import logits_and_labels
 from model.pairs import Pair, read_pairs
 from tests.conftest import datagen
@@ -87,7 +87,7 @@ def test_untrained_samples_hold_every_rung_above_and_the_seed(tiny, temperature,
 def test_constraint_forces_sentinels_in_order_and_the_end_last(tiny):
     _, tok = tiny
     sent = torch.tensor(sentinel_ids(tok))
-    specials = torch.tensor(sorted(set(tok.all_special_ids) | set(sent.tolist())))
+    specials = torch.tensor(special_ids(tok))
     vocab, eos = len(tok), tok.eos_token_id
     logits = torch.zeros(4, vocab)
     logits[:, eos] = 50.0  # the model wants to stop at once
