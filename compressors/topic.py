@@ -70,15 +70,22 @@ def is_topic_word(word: str) -> bool:
     return T.fold(word) not in T.stopwords() and T.form(word) not in excluded
 
 
+@functools.lru_cache(maxsize=65536)
+def _topic_form(folded: str) -> str:
+    """The form a folded word counts under as a topic, or "" when it cannot be one."""
+    return T.form(folded) if is_topic_word(folded) else ""
+
+
 @functools.lru_cache(maxsize=256)
 def topicality(text: str) -> dict[str, float]:
     """form -> count in `text` times rarity, for every content word of `text`, in text order.
 
     Cached (never modify the result): every rung of every variant of every chunk of a document asks
     for the document's."""
-    counts: Counter[str] = Counter()
+    counts: dict[str, int] = {}
     # Folded before counting: a document has far fewer distinct folded words than cased ones.
     for word, n in Counter(T.words(T.fold(text))).items():
-        if is_topic_word(word):
-            counts[T.form(word)] += n
+        form = _topic_form(word)
+        if form:
+            counts[form] = counts.get(form, 0) + n
     return {f: n * rarity(f) for f, n in counts.items()}

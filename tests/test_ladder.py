@@ -132,3 +132,32 @@ def test_a_sentence_alone_on_a_line_splits_back_into_itself(corpus_docs):
     again = [T.sentences(s) for s in sentences]
     assert all(T.words(" ".join(a)) == T.words(s) for a, s in zip(again, sentences))
     assert sum(a == (s,) for a, s in zip(again, sentences)) >= 0.999 * len(sentences)
+
+
+MULTI_CHAR_LINES = ["Wait . . . what?", "He paused... Then spoke.", "A -- B. C.", "Odd.. yes.", "Ends . .",
+                    "Tabs .\t.\t. here. Next.", "No runs here. None at all!", "-- Lead. Then.", "..", ". . . . ."]
+
+
+@given(st.lists(st.sampled_from(["Mr.", "--", "...", ". .", ".", "!", "?", "word", "Emma", " ", "\t", "-"]),
+                max_size=30).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_punkt_shortcut_answers_as_punkt(text):
+    """compressors.text answers punkt's multi-character-run lookup at once where no run can start: the
+    answer is punkt's own everywhere, so sentences are punkt's."""
+    from punkt.rules.language import LanguageVars
+
+    lang = LanguageVars()
+    for line in [text, *MULTI_CHAR_LINES]:
+        assert T._multi_char_interior(line, lang) == T._punkt_interior(line, lang), line
+
+
+def test_punkt_shortcut_keeps_corpus_sentences(corpus_docs, monkeypatch):
+    """Every line of a slice of the default corpus splits as it does with punkt's own lookup."""
+    import punkt
+    from punkt.rules import boundaries
+
+    assert boundaries._multi_char_interior is T._multi_char_interior
+    lines = [*sorted({line for d in corpus_docs[::7] for line in T.normalize(d["text"]).split("\n\n")}), *MULTI_CHAR_LINES]
+    shortcut = [punkt.sent_tokenize(line) for line in lines]
+    monkeypatch.setattr(boundaries, "_multi_char_interior", T._punkt_interior)
+    assert [punkt.sent_tokenize(line) for line in lines] == shortcut
