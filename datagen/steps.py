@@ -12,6 +12,8 @@ Row schema (SCHEMA_VERSION 1), one row per chunk:
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 
 import pyarrow as pa
@@ -44,6 +46,31 @@ def split_of(doc_id: str, val_fraction: float) -> str:
     return "val" if stable_hash(doc_id, salt="split") / 2**64 < val_fraction else "train"
 
 
+COLLECT_EVERY = 1000  # chunks between two runs of the garbage collector while ladders are made
+
+
+@contextlib.contextmanager
+def collect_by_hand():
+    """Turn the cyclic garbage collector's automatic runs off while ladders are made; the loop runs it
+    every COLLECT_EVERY chunks instead (`gc.collect()`), and on exit automatic runs resume as before.
+
+    Ladders allocate millions of short-lived tuples and lists and hold a few hundred thousand cached
+    ones (the compressors' per-text analyses); at the default thresholds the collector took about a
+    sixth of the ladder time walking them, and ladder code makes no reference cycles for it to find.
+    Collecting by hand keeps memory bounded should some library make cycles. What is alive when a
+    task starts (the word tables) is frozen: never walked, and never written to, so forked workers
+    keep sharing its pages."""
+    was_enabled = gc.isenabled()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
+
+
 class LadderStep(PipelineStep):
     """Cuts each document into chunks and yields one Document per chunk that gets a ladder.
 
@@ -63,11 +90,19 @@ class LadderStep(PipelineStep):
 
         bar = tqdm(data, desc=f"task {rank}/{world_size}", unit=" docs", position=rank % self.bar_slots,
                    leave=False, dynamic_ncols=True, disable=None)
-        for doc in bar:
+        with collect_by_hand():
+            yield from self._ladders(bar)
+
+    def _ladders(self, docs) -> DocumentsPipeline:
+        seen = 0
+        for doc in docs:
             split = split_of(doc.id, self.val_fraction)
             pieces = T.chunks(doc.text, self.max_words) or [doc.text]
             kept = 0
             for i, chunk in enumerate(pieces):
+                seen += 1
+                if seen % COLLECT_EVERY == 0:
+                    gc.collect()
                 with self.track_time():
                     try:
                         ladder = build(chunk, self.ladder, doc.id, i, doc.text)

@@ -171,3 +171,20 @@ def test_file_failing_inside_a_task_is_named_and_exit_is_nonzero(tmp_path, small
                    check=False)
     assert proc.returncode == 2 and str(cut) in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "p" / "manifest.json").exists()
+
+
+def test_ladder_step_collects_garbage_by_hand_and_restores_it(small_corpus):
+    """While a task makes ladders the collector's automatic runs are off (they cost a sixth of the
+    ladder time); afterwards they are back on and nothing stays frozen."""
+    import gc
+
+    from compressors import LadderConfig
+    from datagen.steps import LadderStep
+    from datatrove.data import Document
+
+    docs = [Document(text=json.loads(line)["text"], id=str(i))
+            for i, line in enumerate(small_corpus.read_text(encoding="utf-8").splitlines()[:3])]
+    assert gc.isenabled()
+    states = [(gc.isenabled(), gc.get_freeze_count() > 0) for _ in LadderStep(LadderConfig(), 256, 0.1).run(iter(docs))]
+    assert states and all(s == (False, True) for s in states)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
