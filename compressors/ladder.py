@@ -66,8 +66,19 @@ def stable_hash(s: str, salt: str = "") -> int:
     return int.from_bytes(hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=8, person=salt.encode()[:16]).digest(), "little")
 
 
+def _uint32_words(n: int) -> list[int]:
+    """n as numpy's SeedSequence splits a Python int: 32-bit words, least significant first."""
+    words = [n & 0xFFFFFFFF]
+    while n := n >> 32:
+        words.append(n & 0xFFFFFFFF)
+    return words
+
+
 def variant_rng(seed: int, doc_id: str, chunk: int, variant: int) -> np.random.Generator:
-    return np.random.default_rng([seed, stable_hash(doc_id), chunk, variant])
+    """np.random.default_rng([seed, stable_hash(doc_id), chunk, variant]), the same stream, with the
+    seed words given as an array: numpy's own splitting of Python ints cost a third of this call."""
+    entropy = [w for n in (seed, stable_hash(doc_id), chunk, variant) for w in _uint32_words(n)]
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(np.array(entropy, dtype=np.uint32))))
 
 
 def plan(text: str, cfg: LadderConfig, document: str | None = None) -> list:

@@ -161,3 +161,13 @@ def test_punkt_shortcut_keeps_corpus_sentences(corpus_docs, monkeypatch):
     shortcut = [punkt.sent_tokenize(line) for line in lines]
     monkeypatch.setattr(boundaries, "_multi_char_interior", T._punkt_interior)
     assert [punkt.sent_tokenize(line) for line in lines] == shortcut
+
+
+@given(st.integers(0, 2**70), st.text(max_size=20), st.integers(0, 2**40), st.integers(0, 64))
+@settings(max_examples=200, deadline=None)
+def test_variant_streams_are_numpys_default_rng_of_the_seed_list(seed, doc_id, chunk, variant):
+    """variant_rng builds its seed words itself (faster); the stream is the documented one."""
+    from compressors.ladder import stable_hash, variant_rng
+
+    expected = np.random.default_rng([seed, stable_hash(doc_id), chunk, variant]).integers(0, 2**63, size=4)
+    assert (variant_rng(seed, doc_id, chunk, variant).integers(0, 2**63, size=4) == expected).all()
