@@ -7,7 +7,9 @@ One run, same machine, same chunks (256-word chunks of the default corpus):
            waits for it, with --workers 1 and --workers 2.
 Prints ms per variant-ladder per core for each and the ratios: by wall clock (the goal's measure), and
 by CPU time (user + system, of this process for the seed and of the command's processes for datagen),
-which a machine shared with other work disturbs less. Usage: python bench/ladder_speed.py
+which a machine shared with other work disturbs less; and the part of the command spent making ladders
+(compressors.build, as the manifest's timing.task_seconds records it), the rest being start-up,
+reading, chunking and writing. Usage: python bench/ladder_speed.py
 """
 
 from __future__ import annotations
@@ -63,15 +65,16 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def time_datagen(workers: int, out: Path) -> tuple[float, float, int]:
-    """(wall seconds of the whole command, CPU seconds of its processes, variant ladders written)."""
+def time_datagen(workers: int, out: Path) -> tuple[float, float, int, float]:
+    """(wall seconds of the whole command, CPU seconds of its processes, variant ladders written,
+    seconds its tasks spent in compressors.build: the manifest's timing.task_seconds)."""
     cmd = [str(Path(sys.executable).parent / "datagen"), "build", "--levels", str(LEVELS), "--variants", str(VARIANTS),
            "--max-words", str(MAX_WORDS), "--workers", str(workers), "--out", str(out), "--force"]
     start, cpu = time.perf_counter(), children_cpu()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seconds, cpu_seconds = time.perf_counter() - start, children_cpu() - cpu
     manifest = json.loads((out / "manifest.json").read_text())
-    return seconds, cpu_seconds, manifest["counts"]["variant_ladders"]
+    return seconds, cpu_seconds, manifest["counts"]["variant_ladders"], manifest["timing"]["task_seconds"]
 
 
 def main() -> None:
@@ -84,11 +87,12 @@ def main() -> None:
           f"{repeated:.0%} of its ladders repeat a rung")
     with tempfile.TemporaryDirectory() as tmp:
         results = {w: time_datagen(w, Path(tmp) / f"w{w}") for w in (1, 2)}
-    for w, (seconds, cpu_seconds, ladders) in results.items():
-        ms, cpu_ms = seconds * 1000 * w / ladders, cpu_seconds * 1000 / ladders
+    for w, (seconds, cpu_seconds, ladders, build_seconds) in results.items():
+        ms, cpu_ms, build_ms = seconds * 1000 * w / ladders, cpu_seconds * 1000 / ladders, build_seconds * 1000 / ladders
         print(f"datagen build --workers {w}: {seconds:.2f} s for {ladders} variant ladders = {ms:.3f} ms per "
               f"variant-ladder per core; {seed_ms / ms:.2f}x fewer ms than the seed pipeline "
-              f"(CPU: {cpu_ms:.3f} ms, {seed_cpu_ms / cpu_ms:.2f}x)")
+              f"(CPU: {cpu_ms:.3f} ms, {seed_cpu_ms / cpu_ms:.2f}x; of which in compressors.build: "
+              f"{build_ms:.3f} ms, {seed_ms / build_ms:.2f}x)")
     print(f"speedup from 1 to 2 workers: {results[1][0] / results[2][0]:.2f}x")
 
 
