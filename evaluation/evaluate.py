@@ -20,7 +20,7 @@ from model.align import align
 from model.export import load, resolve
 from model.format import collate
 from model.loss import forward
-from model.pairs import Pair, shards, val_batches
+from model.pairs import Pair, parquet_file, shards, val_batches
 from sample.decode import Decoding
 from sample.expand import expand_seeds, step_once
 
@@ -147,11 +147,9 @@ def evaluate_model(path: str, s: EvalSettings, val_files, seeds: list[str], judg
 
 def held_out_seeds(val_files, n: int) -> list[str]:
     """The top rung of variant 0 of the first held-out chunks, each seed once."""
-    import pyarrow.parquet as pq
-
     seeds: list[str] = []
     for f in val_files:
-        for ladders in pq.read_table(f, columns=["ladders"]).column("ladders").to_pylist():
+        for ladders in parquet_file(f).read(columns=["ladders"]).column("ladders").to_pylist():
             if ladders[0][-1] not in seeds:
                 seeds.append(ladders[0][-1])
             if len(seeds) == n:

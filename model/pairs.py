@@ -2,7 +2,8 @@
 
 `task` decides which pairs a ladder gives: `ladder`, every step of every variant; `oneshot`, the top
 rung to the text; `text`, the text alone (step 0, for a language model). Shards are streamed, never
-loaded whole.
+loaded whole, from a local folder or any fsspec URL (s3://, gs://, hf://...): a build folder is named
+by `data.path` and read through fsspec, as `datagen build` wrote it.
 """
 
 from __future__ import annotations
@@ -24,19 +25,42 @@ class Pair:
     target: str  # rung k - 1
 
 
+def _filesystem(path: str | Path):
+    """(fsspec filesystem, path within it) of a local path or a URL."""
+    import fsspec
+
+    return fsspec.core.url_to_fs(str(path))
+
+
 def ladder_settings(path: str | Path) -> dict:
     """The finished build's manifest: its ladder settings say how many steps there are."""
-    manifest = Path(path) / "manifest.json"
-    if not manifest.exists():
+    fs, root = _filesystem(path)
+    manifest = f"{root.rstrip('/')}/manifest.json"
+    if not fs.exists(manifest):
         raise DataError(f"{path}: no manifest.json: not a finished `datagen build` folder (data.path)")
-    return json.loads(manifest.read_text(encoding="utf-8"))
+    with fs.open(manifest, "rt", encoding="utf-8") as f:
+        return json.load(f)
 
 
-def shards(path: str | Path, split: str) -> list[Path]:
-    files = sorted((Path(path) / "data" / split).glob("*.parquet"))
+def shards(path: str | Path, split: str) -> list[str]:
+    """The build's Parquet shards of `split`, sorted: local paths, or URLs of the build's filesystem."""
+    from fsspec.implementations.local import LocalFileSystem
+
+    fs, root = _filesystem(path)
+    files = sorted(fs.glob(f"{root.rstrip('/')}/data/{split}/*.parquet"))
     if not files:
         raise DataError(f"{path}: no {split} shards under data/{split}/ (data.path)")
-    return files
+    return files if isinstance(fs, LocalFileSystem) else [fs.unstrip_protocol(f) for f in files]
+
+
+def parquet_file(path: str | Path):
+    """pyarrow's ParquetFile of a local path or of an fsspec URL (read through fsspec)."""
+    import pyarrow.parquet as pq
+
+    if "://" not in str(path):
+        return pq.ParquetFile(path)
+    fs, inner = _filesystem(path)
+    return pq.ParquetFile(inner, filesystem=fs)
 
 
 def ladder_pairs(text: str, ladders: list[list[str]], task: str) -> Iterator[Pair]:
@@ -53,17 +77,15 @@ def ladder_pairs(text: str, ladders: list[list[str]], task: str) -> Iterator[Pai
             yield Pair(k, rungs[k], rungs[k - 1])
 
 
-def read_pairs(files: list[Path], task: str = "ladder") -> Iterator[Pair]:
+def read_pairs(files: list[str] | list[Path], task: str = "ladder") -> Iterator[Pair]:
     """Every pair of the shards in file order: per chunk and variant, steps 1..L (or as `task` says)."""
-    import pyarrow.parquet as pq
-
     for f in files:
-        for batch in pq.ParquetFile(f).iter_batches(columns=["text", "ladders"], batch_size=256):
+        for batch in parquet_file(f).iter_batches(columns=["text", "ladders"], batch_size=256):
             for text, ladders in zip(batch.column("text").to_pylist(), batch.column("ladders").to_pylist()):
                 yield from ladder_pairs(text, ladders, task)
 
 
-def val_batches(files: list[Path], batch_size: int, max_batches: int, task: str = "ladder") -> dict[int, list[list[Pair]]]:
+def val_batches(files: list[str] | list[Path], batch_size: int, max_batches: int, task: str = "ladder") -> dict[int, list[list[Pair]]]:
     """Validation batches for each step, in file order: at most `max_batches` per step."""
     by_step: dict[int, list[Pair]] = {}
     for p in read_pairs(files, task):

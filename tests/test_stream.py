@@ -85,3 +85,25 @@ def test_too_few_rows_for_the_ranks_is_an_error(ladders):
         plan_units(shards(ladders, "train"), total + 1)
     with pytest.raises(DataError, match="micro_batch_size"):
         next(iter(stream(ladders, batch=10**6)))
+
+
+def test_a_build_is_read_through_fsspec_urls(ladders):
+    """data.path may be any fsspec URL (s3://, gs://, hf://...): the build copied to fsspec's in-memory
+    filesystem gives the same settings, pairs and micro-batches as the local folder."""
+    import fsspec
+
+    from model.pairs import ladder_settings, read_pairs
+
+    fs = fsspec.filesystem("memory")
+    fs.put(str(ladders), "/remote-ladders", recursive=True)
+    url = "memory://remote-ladders"
+    try:
+        assert shards(url, "train") and all(f.startswith("memory://") for f in shards(url, "train"))
+        assert ladder_settings(url) == ladder_settings(ladders)
+        assert list(read_pairs(shards(url, "val"))) == list(read_pairs(shards(ladders, "val")))
+        remote = TrainStream(shards(url, "train"), 4, [], 60, seed=3, rank=1, world=2, task="ladder", pairs_per_row=6)
+        assert list(itertools.islice(remote, 30)) == list(itertools.islice(stream(ladders, 1, 2), 30))
+        with pytest.raises(DataError, match="memory://nowhere: no manifest.json"):
+            ladder_settings("memory://nowhere")
+    finally:
+        fs.rm("/remote-ladders", recursive=True)

@@ -10,7 +10,7 @@ from model.config import ModelConfig
 
 @dataclass(frozen=True)
 class DataConfig:
-    path: str = "ladders/default-L4"  # a folder written by `datagen build`
+    path: str = "ladders/default-L4"  # a folder written by `datagen build`: a local path or an fsspec URL (s3://...)
     # ladder: every step (rung k -> k-1); oneshot: top rung -> rung 0 only; text: rung 0 alone (a judge LM)
     task: Literal["ladder", "oneshot", "text"] = "ladder"
     # infill: write only the gaps around the rung above (it is kept verbatim); rewrite: write the whole

@@ -19,7 +19,7 @@ from typing import Iterator
 
 import numpy as np
 
-from model.pairs import DataError, Pair, ladder_pairs
+from model.pairs import DataError, Pair, ladder_pairs, parquet_file
 
 UNITS_PER_RANK = 8  # units are cut small enough that every rank gets several, and epochs differ in order
 
@@ -36,13 +36,11 @@ class Unit:
         return self.stop - self.start
 
 
-def plan_units(files: list[Path], world: int) -> list[Unit]:
+def plan_units(files: list[str] | list[Path], world: int) -> list[Unit]:
     """Row ranges of the shards' row groups, from the footers alone, at least UNITS_PER_RANK per rank."""
-    import pyarrow.parquet as pq
-
     groups = []
     for f in files:
-        meta = pq.ParquetFile(f).metadata
+        meta = parquet_file(f).metadata
         groups += [(str(f), g, meta.row_group(g).num_rows) for g in range(meta.num_row_groups)]
     total = sum(n for *_, n in groups)
     if total < world:
@@ -72,11 +70,9 @@ class RowReader:
         self._cached: tuple[tuple[str, int], object] | None = None
 
     def _group(self, unit: Unit):
-        import pyarrow.parquet as pq
-
         key = (unit.file, unit.row_group)
         if self._cached is None or self._cached[0] != key:
-            f = pq.ParquetFile(unit.file)
+            f = parquet_file(unit.file)
             self.bytes_read += f.metadata.row_group(unit.row_group).total_byte_size
             self._cached = (key, f.read_row_group(unit.row_group, columns=["text", "ladders"]))
         return self._cached[1]
@@ -99,7 +95,7 @@ class TrainStream:
     A micro-batch holds pairs of one step (their lengths are alike, so little is padding). Step k's pairs
     are kept with probability step_weights[k-1] / max(step_weights)."""
 
-    def __init__(self, files: list[Path], batch_size: int, step_weights: list[float], buffer: int, seed: int,
+    def __init__(self, files: list[str] | list[Path], batch_size: int, step_weights: list[float], buffer: int, seed: int,
                  rank: int = 0, world: int = 1, task: str = "ladder", pairs_per_row: int = 1,
                  state: dict | None = None):
         self.units = plan_units(files, world)
