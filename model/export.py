@@ -64,16 +64,30 @@ class ExportInfo:
             raise ModelError(f"{path}: not a valid export description ({type(e).__name__}: {e})") from e
 
 
+def _expanders(runs: Path) -> tuple[list[Path], list[str]]:
+    """The export folders under runs/*/export that expand seeds (judges, task `text`, expand nothing),
+    and the ladder.json files that cannot be read: a broken run is passed over, not fatal."""
+    found, broken = [], []
+    for path in runs.glob("*/export/ladder.json"):
+        try:
+            info = ExportInfo.read(path.parent)
+        except ModelError:
+            broken.append(str(path))
+            continue
+        if info.task != "text":
+            found.append(path.parent)
+    return found, broken
+
+
 def resolve(model: str | None, runs: Path = Path("runs")) -> Path:
     """The export folder to use: `model` itself, `model`/export, or the newest run's export that expands seeds."""
     if model is None:
-        exports = sorted((p for p in runs.glob("*/export/ladder.json")
-                          if json.loads(p.read_text(encoding="utf-8")).get("task") != "text"),  # judges expand nothing
-                         key=lambda p: p.stat().st_mtime)
+        exports, broken = _expanders(runs)
         if not exports:
-            raise ModelError(f"no trained model in {runs}/: train one with `train launch configs/cpu-demo.yaml` "
+            also = f" ({len(broken)} broken: {', '.join(broken[:3])})" if broken else ""
+            raise ModelError(f"no trained model in {runs}/{also}: train one with `train launch configs/cpu-demo.yaml` "
                              "(after `datagen build --levels 4`), or pass --model DIR")
-        return exports[-1].parent
+        return max(exports, key=lambda p: (p / "ladder.json").stat().st_mtime)
     path = Path(model)
     for candidate in (path, path / "export"):
         if (candidate / "ladder.json").exists():

@@ -126,3 +126,29 @@ def test_not_a_model_and_corrupt_checkpoint(run, tmp_path):
     (broken / "model.safetensors").write_bytes(b"\x00" * 100)
     proc = sample("--seed", "x", "--model", str(broken), check=False)
     assert proc.returncode == 2 and "cannot load the model" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_default_model_is_the_newest_expander_and_broken_runs_are_passed_over(tmp_path):
+    """Without --model, sample takes the newest run export that expands seeds: a judge (task text) or a
+    run whose ladder.json cannot be read does not stop it; with none left, the error names the broken."""
+    import time
+
+    from model.export import ExportInfo, ModelError, resolve
+
+    def export(name: str, task: str = "ladder", text: str | None = None) -> Path:
+        folder = tmp_path / name / "export"
+        folder.mkdir(parents=True)
+        if text is None:
+            ExportInfo(4, "infill", task, False, 64, 64, {"1": 8}).write(folder)
+        else:
+            (folder / "ladder.json").write_text(text, encoding="utf-8")
+        time.sleep(0.02)  # distinct modification times
+        return folder
+
+    export("broken", text="{not json")
+    with pytest.raises(ModelError, match="1 broken: .*broken/export/ladder.json"):
+        resolve(None, tmp_path)
+    good = export("good")
+    export("judge", task="text")
+    export("incomplete", text='{"levels": 4}')
+    assert resolve(None, tmp_path) == good
