@@ -26,19 +26,19 @@ class Pair:
 
 
 def _filesystem(path: str | Path):
-    """(fsspec filesystem, path within it) of a local path or a URL."""
+    """(fsspec filesystem, the folder's path within it, no trailing slash) of a local path or a URL."""
     import fsspec
 
-    return fsspec.core.url_to_fs(str(path))
+    fs, root = fsspec.core.url_to_fs(str(path))
+    return fs, root.rstrip("/")
 
 
 def ladder_settings(path: str | Path) -> dict:
     """The finished build's manifest: its ladder settings say how many steps there are."""
     fs, root = _filesystem(path)
-    manifest = f"{root.rstrip('/')}/manifest.json"
-    if not fs.exists(manifest):
+    if not fs.exists(f"{root}/manifest.json"):
         raise DataError(f"{path}: no manifest.json: not a finished `datagen build` folder (data.path)")
-    with fs.open(manifest, "rt", encoding="utf-8") as f:
+    with fs.open(f"{root}/manifest.json", "rt", encoding="utf-8") as f:
         return json.load(f)
 
 
@@ -47,7 +47,9 @@ def shards(path: str | Path, split: str) -> list[str]:
     from fsspec.implementations.local import LocalFileSystem
 
     fs, root = _filesystem(path)
-    files = sorted(fs.glob(f"{root.rstrip('/')}/data/{split}/*.parquet"))
+    folder = f"{root}/data/{split}"
+    # Listed, not globbed: a folder name may hold glob characters ("[", "*").
+    files = sorted(f for f in fs.ls(folder, detail=False) if f.endswith(".parquet")) if fs.isdir(folder) else []
     if not files:
         raise DataError(f"{path}: no {split} shards under data/{split}/ (data.path)")
     return files if isinstance(fs, LocalFileSystem) else [fs.unstrip_protocol(f) for f in files]

@@ -95,8 +95,8 @@ def test_a_build_is_read_through_fsspec_urls(ladders):
     from model.pairs import ladder_settings, read_pairs
 
     fs = fsspec.filesystem("memory")
-    fs.put(str(ladders), "/remote-ladders", recursive=True)
-    url = "memory://remote-ladders"
+    fs.put(str(ladders), "/remote/build[1]", recursive=True)  # "[": listed, not globbed
+    url = "memory://remote/build[1]"
     try:
         assert shards(url, "train") and all(f.startswith("memory://") for f in shards(url, "train"))
         assert ladder_settings(url) == ladder_settings(ladders)
@@ -106,4 +106,4 @@ def test_a_build_is_read_through_fsspec_urls(ladders):
         with pytest.raises(DataError, match="memory://nowhere: no manifest.json"):
             ladder_settings("memory://nowhere")
     finally:
-        fs.rm("/remote-ladders", recursive=True)
+        fs.rm("/remote", recursive=True)
