@@ -98,7 +98,9 @@ class _Punkt(punkt.PunktSentenceTokenizer):
         return super()._context_has_sentbreak(context)
 
 
-_MULTI_CHAR_PATTERN = r"(?:\-{2,}|\.{2,}|(?:\.\s){2,}\.)"  # punkt's English multi-character run
+# punkt's English multi-character run, copied rather than read from punkt: the shortcut below holds for
+# this pattern only, and a punkt whose pattern differs gets no shortcut.
+_MULTI_CHAR_PATTERN = r"(?:\-{2,}|\.{2,}|(?:\.\s){2,}\.)"
 _MULTI_CHAR_START = re.compile(r"--|\.\.|\.\s\.")  # every match of it holds one of these
 _punkt_interior = getattr(_punkt_boundaries, "_multi_char_interior", None)  # private: may go in a release
 

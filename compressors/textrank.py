@@ -17,7 +17,8 @@ def similarity(content: list[frozenset[str]], lengths: np.ndarray) -> np.ndarray
 
     `content` holds each sentence's content words, `lengths` (n,) its length in words."""
     # Set intersections: a chunk has tens of sentences, for which this beats an incidence matrix product.
-    overlap = np.array([[len(a & b) for b in content] for a in content], dtype=float).reshape(len(content), -1)  # (n, n)
+    n = len(content)
+    overlap = np.array([[len(a & b) for b in content] for a in content], dtype=float).reshape(n, n)  # (n, n)
     log_len = np.log(np.maximum(lengths, 1))
     denom = log_len[:, None] + log_len[None, :]
     # Two one-word sentences have denominator 0: their overlap (0 or 1) stands as it is.
