@@ -65,14 +65,14 @@ def held_out_text(ladders: Path, max_bytes: int) -> str:
     """Leading paragraphs of the val documents of `ladders`, Austen and Wikipedia alternately."""
     import gzip as gz
 
-    import pyarrow.parquet as pq
-
     from datagen.read import default_corpus
+    from model.pairs import DataError, parquet_file, shards
 
-    files = sorted((ladders / "data" / "val").glob("*.parquet"))
-    if not files:
-        raise CodecError(f"{ladders}: no val shards (--ladders); run `datagen build --levels 4` or pass --input")
-    ids = {r["doc_id"] for f in files for r in pq.read_table(f, columns=["doc_id"]).to_pylist()}
+    try:
+        files = shards(ladders, "val")
+    except DataError:
+        raise CodecError(f"{ladders}: no val shards (--ladders); run `datagen build --levels 4` or pass --input") from None
+    ids = {r["doc_id"] for f in files for r in parquet_file(f).read(columns=["doc_id"]).to_pylist()}
     with gz.open(default_corpus(), "rt", encoding="utf-8") as f:
         docs = sorted((d for d in map(json.loads, f) if d["id"] in ids), key=lambda d: d["id"])
     austen = [d for d in docs if d["id"].startswith("austen/")]
