@@ -62,14 +62,17 @@ def collect_by_hand():
     sixth of the ladder time walking them, and ladder code makes no reference cycles for it to find.
     Collecting by hand keeps memory bounded should some library make cycles. What is alive when a
     task starts (the word tables) is frozen: never walked, and never written to, so forked workers
-    keep sharing its pages."""
+    keep sharing its pages. What is alive when it ends (the caches) is frozen too: left in the young
+    generation, its first automatic run walked a million objects, and the full run at interpreter exit
+    all of them again, 1.5 to 2 s of a 15 s build. Frozen objects are still freed when no longer
+    referenced; only a cycle made since the last run by hand would wait for gc.unfreeze()."""
     was_enabled = gc.isenabled()
     gc.freeze()
     gc.disable()
     try:
         yield
     finally:
-        gc.unfreeze()
+        gc.freeze()
         if was_enabled:
             gc.enable()
 
