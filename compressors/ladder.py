@@ -18,6 +18,7 @@ import numpy as np
 
 from compressors import schedule, text as T
 from compressors.rake import Rake, SingleWord
+from compressors.rung import Rung
 from compressors.select import CannotCompress
 from compressors.textrank import TextRank
 
@@ -107,11 +108,12 @@ def plan(text: str, cfg: LadderConfig, document: str | None = None) -> list:
     return steps + [SingleWord(about=about)]
 
 
-def check(rungs: list[str]) -> None:
+def check(rungs: list[Rung] | list[str]) -> None:
     """Raise CannotCompress('invalid_ladder') unless rungs 0..L shrink strictly, each made of words of
     the rung below (compared as forms: case and a possessive 's aside), up to a single word."""
-    counts = [T.word_count(r) for r in rungs]
-    vocabularies = [T.vocabulary(r) for r in rungs]
+    rungs = [r if isinstance(r, Rung) else Rung(r) for r in rungs]
+    counts = [r.word_count for r in rungs]
+    vocabularies = [r.vocabulary for r in rungs]
     for k in range(1, len(rungs)):
         if counts[k] >= counts[k - 1] or counts[k] == 0:
             raise CannotCompress("invalid_ladder", f"rung {k} has {counts[k]} words, rung {k - 1} {counts[k - 1]}")
@@ -127,12 +129,13 @@ def build(text: str, cfg: LadderConfig, doc_id: str = "", chunk: int = 0, docume
     CannotCompress naming why it has none."""
     greedy = plan(text, cfg, document)
     sampled = [replace(step, temperature=cfg.temperature) for step in greedy]
+    source = Rung(text)
     variants = []
     for v in range(cfg.variants):
         rng = variant_rng(cfg.seed, doc_id, chunk, v)
-        rungs = [text]
+        rungs = [source]
         for step in greedy if v == 0 else sampled:
-            rungs.append(step.compress(rungs[-1], rng))
+            rungs.append(step.step(rungs[-1], rng))
         check(rungs)
-        variants.append(rungs[1:])
+        variants.append([r.text for r in rungs[1:]])
     return Ladder(tuple(step.name for step in greedy), variants)

@@ -19,6 +19,7 @@ from itertools import chain
 import numpy as np
 
 from compressors import text as T
+from compressors.rung import Compressor, Rung
 from compressors.select import CannotCompress, rank_order
 from compressors.topic import is_topic_word, rarity, topicality
 
@@ -99,15 +100,12 @@ def scored(found: dict[tuple[str, ...], tuple[str, ...]]) -> Phrases:
     return Phrases(tuple(found.values()), tuple(found), scores, word_score, np.array(list(map(len, found))))
 
 
-@functools.lru_cache(maxsize=4096)
-def word_scores(text: str) -> dict[str, float]:
+def surface_scores(found: Phrases) -> dict[str, float]:
     """surface word -> RAKE word score (degree / frequency), in text order."""
-    found = analyze(text)
     return {s: found.word_scores[w] for key, surface in zip(found.keys, found.phrases) for w, s in zip(key, surface)}
 
 
-@functools.lru_cache(maxsize=4096)
-def topical_scores(text: str, about: str) -> np.ndarray:
+def topical_scores(found: Phrases, about: str) -> np.ndarray:
     """Phrase scores (n,) that keep the topic: RAKE's score per word of the phrase, times the square
     of how topical its most topical word is, relative to the text's most topical phrase.
 
@@ -116,7 +114,7 @@ def topical_scores(text: str, about: str) -> np.ndarray:
     phrase naming the topic beats a longer one that does not; on the Wikipedia part of the default
     corpus this keeps a title word in rung L-1 of 0.73 of chunks, against 0.23 with RAKE alone
     (bench/README.md)."""
-    found, known = analyze(text), _phrase_topicality(about)
+    known = _phrase_topicality(about)
     best = np.array([known[k] if k in known else _topicality_of(k, about) for k in found.keys])
     top = best.max()
     relative = best / top if top > 0 else np.ones(len(best))
@@ -137,7 +135,7 @@ def _topicality_of(key: tuple[str, ...], about: str) -> float:
 
 
 @dataclass(frozen=True)
-class Rake:
+class Rake(Compressor):
     """Keep the best key phrases that fit in `target_words`, at least `min_words` words.
 
     With `about` (the document the text was cut from) phrases are ranked by `topical_scores`, to keep
@@ -150,14 +148,14 @@ class Rake:
     about: str | None = field(default=None, repr=False)
     name = "rake"
 
-    def compress(self, text: str, rng: np.random.Generator) -> str:
-        found = analyze(text)
+    def step(self, source: Rung, rng: np.random.Generator) -> Rung:
+        found = source.phrases if source.phrases is not None else analyze(source.text)
         if not found.phrases:
             raise CannotCompress("no_content_words")
-        budget = min(self.target_words, T.word_count(text) - 1)
+        budget = min(self.target_words, source.word_count - 1)
         if budget < self.min_words:
             raise CannotCompress("cannot_shrink", f"{budget + 1} word(s), need at least {self.min_words + 1}")
-        scores = found.scores if self.about is None else topical_scores(text, self.about)
+        scores = found.scores if self.about is None else topical_scores(found, self.about)
         order = rank_order(scores, self.temperature, rng)
         taken: dict[int, tuple[str, ...]] = {}
         total = 0
@@ -172,11 +170,21 @@ class Rake:
             if i not in taken:
                 taken[i] = found.phrases[i][: budget - total]
                 total += len(taken[i])
-        return SEPARATOR.join(" ".join(taken[i]) for i in sorted(taken))
+        return self._rung([(found.keys[i][: len(taken[i])], taken[i]) for i in sorted(taken)])
+
+    @staticmethod
+    def _rung(kept: list[tuple[tuple[str, ...], tuple[str, ...]]]) -> Rung:
+        """The phrase rung of the kept (folded words, surface words), in text order. RAKE reads it back
+        as exactly these phrases: they hold no stopword, and the separator breaks between them."""
+        found: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for key, surface in kept:
+            found.setdefault(key, surface)
+        text = SEPARATOR.join(" ".join(surface) for _, surface in kept)
+        return Rung(text, words=tuple(chain.from_iterable(surface for _, surface in kept)), phrases=scored(found))
 
 
 @dataclass(frozen=True)
-class SingleWord:
+class SingleWord(Compressor):
     """The top rung: one content word of the text, possessive dropped ("Apollo's" gives "Apollo").
 
     With `about` (the document the text was cut from), the word of the text most topical in it
@@ -187,23 +195,24 @@ class SingleWord:
     about: str | None = field(default=None, repr=False)
     name = "word"
 
-    def compress(self, text: str, rng: np.random.Generator) -> str:
-        if T.word_count(text) < 2:
+    def step(self, source: Rung, rng: np.random.Generator) -> Rung:
+        if source.word_count < 2:
             raise CannotCompress("cannot_shrink", "one word left")
-        candidates = self._candidates(text)
+        candidates = self._candidates(source)
         if not candidates:
             raise CannotCompress("no_content_words")
         order = rank_order(np.array(list(candidates.values())), self.temperature, rng)
-        return T.strip_possessive(list(candidates)[order[0]])
+        word = T.strip_possessive(list(candidates)[order[0]])
+        return Rung(word, words=(word,))
 
-    def _candidates(self, text: str) -> dict[str, float]:
+    def _candidates(self, source: Rung) -> dict[str, float]:
         """surface word -> score, one surface per form (its first), in text order. RAKE's word scores
         when no word of the text can be a topic (only "Mr" and "would", say)."""
         by_form: dict[str, str] = {}
-        for w in T.words(text) if self.about is not None else ():
+        for w in source.words if self.about is not None else ():
             if is_topic_word(w):
                 by_form.setdefault(T.form(w), w)
         if not by_form:
-            return word_scores(text)
+            return surface_scores(source.phrases if source.phrases is not None else analyze(source.text))
         topic = topicality(self.about)
         return {w: topic.get(f, 0.0) for f, w in by_form.items()}

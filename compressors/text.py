@@ -30,13 +30,13 @@ def words(text: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=16384)
-def _words(text: str) -> tuple[str, ...]:
-    """The words of a text, found once for its count and its vocabulary (the rung check asks both)."""
+def words_of(text: str) -> tuple[str, ...]:
+    """words(text) as a tuple, found once for a text's count, vocabulary and sentence rungs."""
     return tuple(WORD.findall(text))
 
 
 def word_count(text: str) -> int:
-    return len(_words(text))
+    return len(words_of(text))
 
 
 def fold(word: str) -> str:
@@ -58,7 +58,7 @@ def form(word: str) -> str:
 @functools.lru_cache(maxsize=16384)
 def vocabulary(text: str) -> frozenset[str]:
     """The forms of the words of a text, as a set (the ladder invariant compares rungs in these)."""
-    return frozenset(map(form, set(_words(text))))
+    return frozenset(map(form, set(words_of(text))))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -70,7 +70,7 @@ def _content_form(word: str) -> str:
 
 def content_words(text: str) -> frozenset[str]:
     """The forms of the text's words that are not stopwords: vocabulary(text) - stopwords()."""
-    return frozenset(map(_content_form, set(_words(text)))) - {""}
+    return frozenset(map(_content_form, set(words_of(text)))) - {""}
 
 
 def rake_tokens(sentence: str) -> list[str]:

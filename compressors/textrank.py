@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from itertools import chain
+
 from compressors import text as T
+from compressors.rung import Compressor, Rung
 from compressors.select import CannotCompress, greedy_fit, rank_order
 from compressors.topic import topicality
 
@@ -73,7 +76,7 @@ def scores(text: str, about: str | None = None) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class TextRank:
+class TextRank(Compressor):
     """Keep the most central sentences that fit in `target_words`, in their original order, one a line.
 
     `min_sentences` keeps enough sentences for the sentence rungs above this one to drop one each, and
@@ -87,7 +90,8 @@ class TextRank:
     about: str | None = field(default=None, repr=False)  # the document whose topic to keep, see `scores`
     name = "textrank"
 
-    def compress(self, text: str, rng: np.random.Generator) -> str:
+    def step(self, source: Rung, rng: np.random.Generator) -> Rung:
+        text = source.text
         sents, lengths, content, _ = analyze(text)
         if len(sents) <= self.min_sentences:
             raise CannotCompress("cannot_shrink", f"{len(sents)} sentence(s), need more than {self.min_sentences}")
@@ -95,7 +99,8 @@ class TextRank:
         budget = min(self.target_words, int(lengths.sum()) - 1)
         chosen = greedy_fit(order, lengths.tolist(), budget, self.min_sentences, len(sents) - 1)
         chosen = self._with_content(chosen, order, content, len(sents) - 1)
-        return "\n".join(sents[i] for i in chosen)
+        # One sentence a line, and no word spans a line break: the rung's words are its sentences'.
+        return Rung("\n".join(sents[i] for i in chosen), words=tuple(chain.from_iterable(T.words_of(sents[i]) for i in chosen)))
 
     def _with_content(self, chosen: list[int], order: list[int], content: list[frozenset[str]], max_count: int) -> list[int]:
         """Add, or swap in for the poorest chosen sentence, the next best sentences that bring new content

@@ -171,3 +171,54 @@ def test_variant_streams_are_numpys_default_rng_of_the_seed_list(seed, doc_id, c
 
     expected = np.random.default_rng([seed, stable_hash(doc_id), chunk, variant]).integers(0, 2**63, size=4)
     assert (variant_rng(seed, doc_id, chunk, variant).integers(0, 2**63, size=4) == expected).all()
+
+
+def assert_handed_on_rungs_read_as_their_text(text: str, cfg: LadderConfig, document: str | None = None) -> int:
+    """What a compressor hands on with its rung (compressors.rung) is what the rung's text reads as, and
+    compress() on text alone gives build()'s rungs. Returns how many rungs were compared."""
+    from dataclasses import replace
+
+    from compressors import rake
+    from compressors.ladder import plan, variant_rng
+    from compressors.rung import Rung
+
+    try:
+        greedy = plan(text, cfg, document)
+    except CannotCompress:
+        return 0
+    compared = 0
+    for v in range(cfg.variants):
+        steps = greedy if v == 0 else [replace(s, temperature=cfg.temperature) for s in greedy]
+        handed, by_text = Rung(text), text
+        rng_handed, rng_text = variant_rng(cfg.seed, "doc", 0, v), variant_rng(cfg.seed, "doc", 0, v)
+        for step in steps:
+            try:
+                handed = step.step(handed, rng_handed)
+            except CannotCompress:
+                with pytest.raises(CannotCompress):
+                    step.compress(by_text, rng_text)
+                break
+            by_text = step.compress(by_text, rng_text)
+            assert handed.text == by_text
+            assert handed.words == T.words_of(by_text)
+            if handed.phrases is not None:
+                read = rake.analyze(by_text)
+                assert (handed.phrases.keys, handed.phrases.phrases, handed.phrases.word_scores) == (read.keys, read.phrases, read.word_scores)
+                assert handed.phrases.scores.tolist() == read.scores.tolist()
+                assert handed.phrases.lengths.tolist() == read.lengths.tolist()
+            compared += 1
+    return compared
+
+
+@pytest.mark.parametrize("levels", [4, 8])
+def test_rungs_handed_on_read_as_their_text_on_the_corpus(corpus_docs, levels):
+    cfg = LadderConfig(levels=levels, variants=3)
+    compared = sum(assert_handed_on_rungs_read_as_their_text(c, cfg, doc["text"]) for doc in corpus_docs[::15]
+                   for c in T.chunks(doc["text"], 256)[:6])
+    assert compared > 500
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=texts, levels=st.integers(1, 8), seed=st.integers(0, 2**32), temperature=st.sampled_from([0.0, 1.0, 3.0]))
+def test_rungs_handed_on_read_as_their_text(text, levels, seed, temperature):
+    assert_handed_on_rungs_read_as_their_text(text, LadderConfig(levels=levels, variants=2, seed=seed, temperature=temperature))

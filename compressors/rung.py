@@ -1,0 +1,50 @@
+"""A rung handed from one compressor to the next: its text, and what its writer already knows of it.
+
+A compressor writes its rung out of units it has read already (chosen sentences, chosen phrases, one
+word), so it knows the rung's words, and a phrase rung its phrases, without reading the text again.
+`compressors.ladder.build` hands them on with the text, so the compressor above and the rung check do
+not tokenize every rung anew. What is not handed on is read from the text when first asked; handed on
+or read, it is the same (tests/test_ladder.py compares them on the default corpus), so a compressor's
+`compress(text, rng)` gives what `build` gives.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from compressors import text as T
+
+
+class Rung:
+    """`text`, with its words and (for a phrase rung) RAKE's phrases, each found at most once."""
+
+    def __init__(self, text: str, words: tuple[str, ...] | None = None, phrases: Any = None):
+        self.text = text
+        if words is not None:
+            self.__dict__["words"] = words  # what functools.cached_property would have stored
+        self.phrases = phrases  # compressors.rake.Phrases of the text, when its writer knows them
+
+    @functools.cached_property
+    def words(self) -> tuple[str, ...]:
+        return T.words_of(self.text)
+
+    @property
+    def word_count(self) -> int:
+        return len(self.words)
+
+    @functools.cached_property
+    def vocabulary(self) -> frozenset[str]:
+        """The forms of its words (compressors.text.vocabulary): what the ladder invariant compares."""
+        return frozenset(map(T.form, set(self.words)))
+
+
+class Compressor:
+    """A compressor: `step` from a rung to the one above it; `compress` does the same for text alone."""
+
+    def step(self, source: Rung, rng) -> Rung:
+        raise NotImplementedError
+
+    def compress(self, text: str, rng) -> str:
+        """The rung above `text`, any randomness drawn from the numpy Generator `rng`."""
+        return self.step(Rung(text), rng).text
