@@ -132,7 +132,8 @@ def build(text: str, cfg: LadderConfig, doc_id: str = "", chunk: int = 0, docume
     source = Rung(text)
     variants = []
     for v in range(cfg.variants):
-        rng = variant_rng(cfg.seed, doc_id, chunk, v)
+        # Variant 0 takes the best units (temperature 0) and draws nothing: no generator to seed.
+        rng = variant_rng(cfg.seed, doc_id, chunk, v) if v > 0 else None
         rungs = [source]
         for step in greedy if v == 0 else sampled:
             rungs.append(step.step(rungs[-1], rng))

@@ -18,8 +18,9 @@ class CannotCompress(ValueError):
         self.reason = reason
 
 
-def rank_order(scores: np.ndarray, temperature: float, rng: np.random.Generator) -> list[int]:
-    """Indices of `scores` (n,), best first at temperature 0, else a score-weighted random order.
+def rank_order(scores: np.ndarray, temperature: float, rng: np.random.Generator | None) -> list[int]:
+    """Indices of `scores` (n,), best first at temperature 0, else a score-weighted random order drawn
+    from `rng` (which temperature 0 never touches: it may be None there).
 
     A list of ints: callers walk it in Python, where numpy integers are slow to index with."""
     if temperature <= 0:
