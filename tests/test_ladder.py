@@ -222,3 +222,10 @@ def test_rungs_handed_on_read_as_their_text_on_the_corpus(corpus_docs, levels):
 @given(text=texts, levels=st.integers(1, 8), seed=st.integers(0, 2**32), temperature=st.sampled_from([0.0, 1.0, 3.0]))
 def test_rungs_handed_on_read_as_their_text(text, levels, seed, temperature):
     assert_handed_on_rungs_read_as_their_text(text, LadderConfig(levels=levels, variants=2, seed=seed, temperature=temperature))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(text=st.text(alphabet=" \t\n\r\x0b\x0c\u00a0\u2003ab.", max_size=40))
+def test_spaces_collapse_as_every_whitespace_run_would(text):
+    """compressors.text.SPACES matches only the runs that collapsing changes; the result is r"\\s+"'s."""
+    assert T.SPACES.sub(" ", text) == re.sub(r"\s+", " ", text)
