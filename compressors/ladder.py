@@ -92,7 +92,8 @@ def plan(text: str, cfg: LadderConfig, document: str | None = None) -> list:
         raise CannotCompress("empty")
     if n <= cfg.levels:
         raise CannotCompress("too_short", f"{n} words for {cfg.levels} levels")
-    if not T.vocabulary(text) - T.stopwords():
+    stopwords = T.stopwords()
+    if all(T.form(w) in stopwords for w in T.words_of(text)):  # stops at the first content word
         raise CannotCompress("no_content_words")
     about = (document or text) if cfg.scorer == "topic" else None
     targets = schedule.targets(n, cfg.levels, cfg.schedule)
@@ -113,11 +114,13 @@ def check(rungs: list[Rung] | list[str]) -> None:
     the rung below (compared as forms: case and a possessive 's aside), up to a single word."""
     rungs = [r if isinstance(r, Rung) else Rung(r) for r in rungs]
     counts = [r.word_count for r in rungs]
-    vocabularies = [r.vocabulary for r in rungs]
     for k in range(1, len(rungs)):
         if counts[k] >= counts[k - 1] or counts[k] == 0:
             raise CannotCompress("invalid_ladder", f"rung {k} has {counts[k]} words, rung {k - 1} {counts[k - 1]}")
-        extra = vocabularies[k] - vocabularies[k - 1]
+        # Words found as written below need no forms: only a changed case or a dropped 's does.
+        if rungs[k].distinct <= rungs[k - 1].distinct:
+            continue
+        extra = rungs[k].vocabulary - rungs[k - 1].vocabulary
         if extra:
             raise CannotCompress("invalid_ladder", f"rung {k} adds {sorted(extra)[:3]}")
     if counts[-1] != 1:

@@ -180,7 +180,7 @@ class Rake(Compressor):
         for key, surface in kept:
             found.setdefault(key, surface)
         text = SEPARATOR.join(" ".join(surface) for _, surface in kept)
-        return Rung(text, words=tuple(chain.from_iterable(surface for _, surface in kept)), phrases=scored(found))
+        return Rung(text, words=tuple(chain.from_iterable(surface for _, surface in kept)), phrases=lambda: scored(found))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ or read, it is the same (tests/test_ladder.py compares them on the default corpu
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Callable
 
 from compressors import text as T
 
@@ -19,11 +19,17 @@ from compressors import text as T
 class Rung:
     """`text`, with its words and (for a phrase rung) RAKE's phrases, each found at most once."""
 
-    def __init__(self, text: str, words: tuple[str, ...] | None = None, phrases: Any = None):
+    def __init__(self, text: str, words: tuple[str, ...] | None = None, phrases: Callable[[], Any] | None = None):
         self.text = text
         if words is not None:
             self.__dict__["words"] = words  # what functools.cached_property would have stored
-        self.phrases = phrases  # compressors.rake.Phrases of the text, when its writer knows them
+        self._phrases = phrases  # makes compressors.rake.Phrases of the text, when its writer can
+
+    @functools.cached_property
+    def phrases(self) -> Any:
+        """RAKE's phrases of the text as its writer knows them (made on first use: the top rung's
+        never are), else None: compressors.rake reads them from the text."""
+        return self._phrases() if self._phrases is not None else None
 
     @functools.cached_property
     def words(self) -> tuple[str, ...]:
@@ -32,6 +38,11 @@ class Rung:
     @property
     def word_count(self) -> int:
         return len(self.words)
+
+    @functools.cached_property
+    def distinct(self) -> frozenset[str]:
+        """Its distinct words as written: a rung whose words all occur below it needs no forms compared."""
+        return frozenset(self.words)
 
     @functools.cached_property
     def vocabulary(self) -> frozenset[str]:
