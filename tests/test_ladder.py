@@ -229,3 +229,25 @@ def test_rungs_handed_on_read_as_their_text(text, levels, seed, temperature):
 def test_spaces_collapse_as_every_whitespace_run_would(text):
     """compressors.text.SPACES matches only the runs that collapsing changes; the result is r"\\s+"'s."""
     assert T.SPACES.sub(" ", text) == re.sub(r"\s+", " ", text)
+
+
+PUNKT_PIECES = ["Mr.", "--", "...", ". .", ".", "!", "?", "?!", "word", "Emma", " ", "\t", "\n", "-", '"', "'", "”", "’",
+                "(", ")", "U.S.", "e.g.", "A.", "3.5", "ein", "Straße."]
+
+
+@given(st.lists(st.sampled_from(PUNKT_PIECES), max_size=40).map("".join))
+@settings(max_examples=1000, deadline=None)
+def test_sentence_splitter_splits_as_punkt(text):
+    """compressors.text's punkt reads candidate boundaries without punkt's per-candidate objects; the
+    sentences are those of punkt's own English tokenizer."""
+    import punkt
+
+    english = punkt.tokenizer_for("english")
+    assert T.split_sentences(text) == punkt.PunktSentenceTokenizer(english.params, rules=english.rules).tokenize(text)
+
+
+def test_sentence_splitter_splits_corpus_lines_as_punkt(corpus_docs):
+    import punkt
+
+    lines = sorted({line for d in corpus_docs[::5] for line in T.normalize(d["text"]).split("\n\n")})
+    assert [T.split_sentences(line) for line in lines] == [punkt.sent_tokenize(line) for line in lines]
