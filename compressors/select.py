@@ -24,9 +24,9 @@ def rank_order(scores: np.ndarray, temperature: float, rng: np.random.Generator 
 
     A list of ints: callers walk it in Python, where numpy integers are slow to index with."""
     if temperature <= 0:
-        return np.argsort(-scores, kind="stable").tolist()
+        return (-scores).argsort(kind="stable").tolist()
     keys = np.log(np.maximum(scores, 1e-12)) / temperature + rng.gumbel(size=len(scores))
-    return np.argsort(-keys, kind="stable").tolist()
+    return (-keys).argsort(kind="stable").tolist()
 
 
 def greedy_fit(order: list[int], lengths: list[int], budget: int, min_count: int = 1, max_count: int | None = None) -> list[int]:

@@ -82,10 +82,10 @@ def topicality(text: str) -> dict[str, float]:
 
     Cached (never modify the result): every rung of every variant of every chunk of a document asks
     for the document's."""
-    counts: dict[str, int] = {}
     # Folded before counting: a document has far fewer distinct folded words than cased ones.
-    for word, n in Counter(T.words(T.fold(text))).items():
-        form = _topic_form(word)
+    folded = Counter(T.words(T.fold(text)))
+    counts: dict[str, int] = {}
+    for form, n in zip(map(_topic_form, folded), folded.values()):
         if form:
             counts[form] = counts.get(form, 0) + n
-    return {f: n * rarity(f) for f, n in counts.items()}
+    return {f: n * r for (f, n), r in zip(counts.items(), map(rarity, counts))}
