@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 
 from textladder.config import ConfigError, load, parse_override
@@ -85,5 +87,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def entry() -> None:
+    """The `datagen` command: main(), then an exit that skips tearing the interpreter down. A build
+    leaves the compressors' caches holding about a million objects, and freeing them one by one took
+    0.3 s of a 12 s build for memory the system takes back at once. By then every file is written and
+    closed; what is left in the standard streams is flushed here."""
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
