@@ -76,7 +76,7 @@ def _content_form(word: str) -> str:
 
 def content_words(text: str) -> frozenset[str]:
     """The forms of the text's words that are not stopwords: vocabulary(text) - stopwords()."""
-    return frozenset(map(_content_form, set(words_of(text)))) - {""}
+    return frozenset(filter(None, map(_content_form, set(words_of(text)))))
 
 
 def rake_tokens(sentence: str) -> list[str]:

@@ -19,9 +19,12 @@ def similarity(content: list[frozenset[str]], lengths: np.ndarray) -> np.ndarray
     """Mihalcea & Tarau's overlap: |shared content words| / (log|Si| + log|Sj|), (n, n), zero diagonal.
 
     `content` holds each sentence's content words, `lengths` (n,) its length in words."""
-    # Set intersections: a chunk has tens of sentences, for which this beats an incidence matrix product.
+    # Set intersections, each pair once: a chunk has tens of sentences, for which this beats an
+    # incidence matrix product.
     n = len(content)
-    overlap = np.array([[len(a & b) for b in content] for a in content], dtype=float).reshape(n, n)  # (n, n)
+    upper = np.array([[len(a & b) if j > i else 0 for j, b in enumerate(content)] for i, a in enumerate(content)],
+                     dtype=float).reshape(n, n)  # (n, n), zero on and below the diagonal
+    overlap = upper + upper.T
     log_len = np.log(np.maximum(lengths, 1))
     denom = log_len[:, None] + log_len[None, :]
     # Two one-word sentences have denominator 0: their overlap (0 or 1) stands as it is.
