@@ -87,13 +87,14 @@ def plan(text: str, cfg: LadderConfig, document: str | None = None) -> list:
 
     With the "topic" scorer they keep what `document` is about (the whole document the chunk `text` was
     cut from; the chunk itself when not given): the topicality of its words (compressors.topic)."""
-    n = T.word_count(text)
+    words = T.words_by_sentence(text)
+    n = len(words)
     if n == 0:
         raise CannotCompress("empty")
     if n <= cfg.levels:
         raise CannotCompress("too_short", f"{n} words for {cfg.levels} levels")
     stopwords = T.stopwords()
-    if all(T.form(w) in stopwords for w in T.words_of(text)):  # stops at the first content word
+    if all(T.form(w) in stopwords for w in words):  # stops at the first content word
         raise CannotCompress("no_content_words")
     about = (document or text) if cfg.scorer == "topic" else None
     targets = schedule.targets(n, cfg.levels, cfg.schedule)
@@ -132,7 +133,7 @@ def build(text: str, cfg: LadderConfig, doc_id: str = "", chunk: int = 0, docume
     CannotCompress naming why it has none."""
     greedy = plan(text, cfg, document)
     sampled = [replace(step, temperature=cfg.temperature) for step in greedy]
-    source = Rung(text)
+    source = Rung(text, words=T.words_by_sentence(text))
     variants = []
     for v in range(cfg.variants):
         # Variant 0 takes the best units (temperature 0) and draws nothing: no generator to seed.

@@ -47,8 +47,6 @@ class Rung:
     @functools.cached_property
     def vocabulary(self) -> frozenset[str]:
         """The forms of its words (compressors.text.vocabulary): what the ladder invariant compares."""
-        if "words" not in self.__dict__:  # nothing handed on: the text's, which the ladder's plan has read
-            return T.vocabulary(self.text)
         return frozenset(map(T.form, set(self.words)))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from importlib import resources
+from itertools import chain
 
 import punkt
 from punkt.rules import boundaries as _punkt_boundaries
@@ -198,6 +199,13 @@ def sentences(text: str) -> tuple[str, ...]:
     brackets is realigned: tests/test_ladder.py), and sentence rungs need no memory of what was chosen.
     """
     return tuple(s for line in text.split("\n") for s in _line_sentences(line))
+
+
+@functools.lru_cache(maxsize=4096)
+def words_by_sentence(text: str) -> tuple[str, ...]:
+    """words(text), read sentence by sentence: a text's sentences hold every one of its words, in
+    order (tests/test_ladder.py), and TextRank reads each sentence's words anyway."""
+    return tuple(chain.from_iterable(map(words_of, sentences(text))))
 
 
 def normalize(text: str) -> str:

@@ -251,3 +251,16 @@ def test_sentence_splitter_splits_corpus_lines_as_punkt(corpus_docs):
 
     lines = sorted({line for d in corpus_docs[::5] for line in T.normalize(d["text"]).split("\n\n")})
     assert [T.split_sentences(line) for line in lines] == [punkt.sent_tokenize(line) for line in lines]
+
+
+@given(st.lists(st.sampled_from([*PUNKT_PIECES, "\n\n", "don't", "’s", "_", "…", "。", "x-ray"]), max_size=40).map("".join))
+@settings(max_examples=1000, deadline=None)
+def test_sentences_hold_every_word_of_their_text(text):
+    """Why a ladder counts rung 0's words sentence by sentence: the sentences of a text hold all its
+    words, in order (punkt breaks after a mark, never inside a word, and leaves out only spaces)."""
+    assert T.words_by_sentence(text) == T.words_of(text)
+
+
+def test_sentences_hold_every_word_of_corpus_chunks(corpus_docs):
+    chunks = [c for d in corpus_docs[::4] for c in T.chunks(d["text"], 256)]
+    assert [T.words_by_sentence(c) for c in chunks] == [T.words_of(c) for c in chunks]
