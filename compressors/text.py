@@ -20,9 +20,10 @@ WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 TOKEN = re.compile(r"([^\W_]+(?:['’][^\W_]+)*)|\S")
 PHRASE_BREAK = "."
 PARAGRAPH = re.compile(r"\n\s*\n")
-# Whitespace that collapsing runs to one space changes: a run of two or more, or one that is not a
-# space. Matching only these leaves most lines untouched (r"\s+" rebuilt every line, space by space).
-SPACES = re.compile(r"\s{2,}|[^\S ]")
+# Whitespace that collapsing runs to one space changes: a run that starts with another whitespace
+# character, or a space followed by more. Matching only these leaves most lines untouched (r"\s+"
+# rebuilt every line, space by space), and each alternative starts with one character class.
+SPACES = re.compile(r"[^\S ]\s*| \s+")
 POSSESSIVE = re.compile(r"['’][sS]$")
 # Punkt only looks for boundaries at these; a line without one is one sentence (a phrase rung, say).
 SENTENCE_END = re.compile(r"[.!?…。！？]")

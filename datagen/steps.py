@@ -152,6 +152,17 @@ class ShardWriter(ParquetWriter):
         )
         self.final = get_datafolder(os.path.join(out_dir, "data"))
         self.written: set[str] = set()
+        self._names: dict[tuple[str, int | str], str] = {}
+
+    def _get_output_filename(self, document: Document, rank: int | str = 0, **kwargs) -> str:
+        """The template's name for the row's split and the task's rank, remembered: datatrove asks three
+        times a row, and filling the template copied every row's metadata each time."""
+        if kwargs:
+            return super()._get_output_filename(document, rank, **kwargs)
+        key = (document.metadata["split"], rank)
+        if key not in self._names:
+            self._names[key] = super()._get_output_filename(document, rank)
+        return self._names[key]
 
     def write(self, document: Document, rank: int = 0, **kwargs):
         self.written.add(self._get_output_filename(document, rank, **kwargs))
