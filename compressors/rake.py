@@ -96,7 +96,8 @@ def scored(found: dict[tuple[str, ...], tuple[str, ...]]) -> Phrases:
     frequency = Counter(chain.from_iterable(found))
     degree = Counter(chain.from_iterable(p * len(p) for p in found))
     word_score = {w: degree[w] / n for w, n in frequency.items()}
-    scores = np.array([sum(map(word_score.__getitem__, p)) for p in found], dtype=float)
+    # Most phrases are one word, whose sum is its score (0 + x is x).
+    scores = np.array([word_score[p[0]] if len(p) == 1 else sum(map(word_score.__getitem__, p)) for p in found], dtype=float)
     return Phrases(tuple(found.values()), tuple(found), scores, word_score, np.array(list(map(len, found))))
 
 

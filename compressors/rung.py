@@ -10,10 +10,23 @@ or read, it is the same (tests/test_ladder.py compares them on the default corpu
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable
 
 from compressors import text as T
+
+
+class _once:
+    """functools.cached_property without the lock Python 3.11 takes on every first use (ladders make
+    a few hundred thousand rungs): the value is computed on first use and stored on the instance."""
+
+    def __init__(self, compute: Callable[[Any], Any]):
+        self.compute, self.name, self.__doc__ = compute, compute.__name__, compute.__doc__
+
+    def __get__(self, rung: Any, owner: type | None = None) -> Any:
+        if rung is None:
+            return self
+        value = rung.__dict__[self.name] = self.compute(rung)
+        return value
 
 
 class Rung:
@@ -22,16 +35,16 @@ class Rung:
     def __init__(self, text: str, words: tuple[str, ...] | None = None, phrases: Callable[[], Any] | None = None):
         self.text = text
         if words is not None:
-            self.__dict__["words"] = words  # what functools.cached_property would have stored
+            self.__dict__["words"] = words  # what _once would have stored
         self._phrases = phrases  # makes compressors.rake.Phrases of the text, when its writer can
 
-    @functools.cached_property
+    @_once
     def phrases(self) -> Any:
         """RAKE's phrases of the text as its writer knows them (made on first use: the top rung's
         never are), else None: compressors.rake reads them from the text."""
         return self._phrases() if self._phrases is not None else None
 
-    @functools.cached_property
+    @_once
     def words(self) -> tuple[str, ...]:
         return T.words_of(self.text)
 
@@ -39,12 +52,12 @@ class Rung:
     def word_count(self) -> int:
         return len(self.words)
 
-    @functools.cached_property
+    @_once
     def distinct(self) -> frozenset[str]:
         """Its distinct words as written: a rung whose words all occur below it needs no forms compared."""
         return frozenset(self.words)
 
-    @functools.cached_property
+    @_once
     def vocabulary(self) -> frozenset[str]:
         """The forms of its words (compressors.text.vocabulary): what the ladder invariant compares."""
         return frozenset(map(T.form, set(self.words)))

@@ -25,7 +25,10 @@ def rank_order(scores: np.ndarray, temperature: float, rng: np.random.Generator 
     A list of ints: callers walk it in Python, where numpy integers are slow to index with."""
     if temperature <= 0:
         return (-scores).argsort(kind="stable").tolist()
-    keys = np.log(np.maximum(scores, 1e-12)) / temperature + rng.gumbel(size=len(scores))
+    keys = np.log(np.maximum(scores, 1e-12))
+    if temperature != 1.0:  # the default: dividing by it changes nothing
+        keys /= temperature
+    keys += rng.gumbel(size=len(scores))
     return (-keys).argsort(kind="stable").tolist()
 
 
