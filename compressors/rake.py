@@ -116,9 +116,9 @@ def topical_scores(found: Phrases, about: str) -> np.ndarray:
     corpus this keeps a title word in rung L-1 of 0.73 of chunks, against 0.23 with RAKE alone
     (bench/README.md)."""
     known = _phrase_topicality(about)
-    best = np.array([known[k] if k in known else _topicality_of(k, about) for k in found.keys])
-    top = best.max()
-    relative = best / top if top > 0 else np.ones(len(best))
+    best = [known[k] if k in known else _topicality_of(k, about) for k in found.keys]
+    top = max(best)  # of the list: an array's max goes through a Python wrapper
+    relative = np.array(best) / top if top > 0 else np.ones(len(best))
     return found.scores / found.lengths * relative**2
 
 

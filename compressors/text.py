@@ -209,10 +209,14 @@ def words_by_sentence(text: str) -> tuple[str, ...]:
     return tuple(chain.from_iterable(map(words_of, sentences(text))))
 
 
+def paragraphs(text: str) -> list[str]:
+    """The text's paragraphs (split at blank lines), whitespace inside each collapsed to single spaces."""
+    return [p for p in (SPACES.sub(" ", p).strip() for p in PARAGRAPH.split(text)) if p]
+
+
 def normalize(text: str) -> str:
     """Paragraphs separated by one blank line, whitespace inside a paragraph collapsed to single spaces."""
-    paragraphs = (SPACES.sub(" ", p).strip() for p in PARAGRAPH.split(text))
-    return "\n\n".join(p for p in paragraphs if p)
+    return "\n\n".join(paragraphs(text))
 
 
 def _cut_words(text: str, max_words: int) -> list[str]:
@@ -241,7 +245,7 @@ def chunks(text: str, max_words: int) -> list[str]:
     """
     out: list[list[tuple[str, bool]]] = []
     size = max_words + 1
-    for paragraph in PARAGRAPH.split(normalize(text)):
+    for paragraph in paragraphs(text) or [""]:  # a text of no words is one empty chunk
         pieces = _units(paragraph, max_words)
         for i, piece in enumerate(pieces):
             n = word_count(piece)
