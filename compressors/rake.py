@@ -49,9 +49,6 @@ def preload() -> None:
     is_topic_word("Emma")
 
 
-_rake = preload  # the name datagen/build.py calls it by, from when it built rake-nltk's Rake here
-
-
 @functools.cache
 def _ignored() -> frozenset[str]:
     """What breaks a phrase: a stopword, or "" (candidates' token for any other character)."""

@@ -11,6 +11,7 @@ The output folder:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -23,7 +24,7 @@ from datetime import datetime, timezone
 import pyarrow.parquet as pq
 from datatrove.io import DataFolder, get_datafolder
 
-from compressors.rake import _rake
+from compressors.rake import preload
 from datagen.config import RUN_ONLY, BuildConfig
 from datagen.plan import PlanError, check_plan, dataset_shard_plan, list_files, plan_files, save_plan
 from datagen.read import InputError, ReadDocuments, check_readable, dataset_files, dataset_shards, default_corpus
@@ -214,6 +215,15 @@ def _submit_slurm(executor, logs: str) -> None:
             json.dump({"job_id": executor.job_id}, f)
 
 
+def _preload() -> None:
+    """Load what every task needs once, here, so that workers forked from this process share it: the
+    compressors' word tables, and pandas, which pyarrow imports on its first conversion of a batch of
+    rows (0.2 s in every worker otherwise)."""
+    preload()
+    with contextlib.suppress(ImportError):
+        import pandas  # noqa: F401
+
+
 def run_build(cfg: BuildConfig, force: bool = False) -> dict | None:
     """Build (or resume) the ladders of `cfg`; the manifest, or None when a Slurm job was only submitted."""
     cfg = resolve(cfg)
@@ -230,7 +240,7 @@ def run_build(cfg: BuildConfig, force: bool = False) -> dict | None:
         ShardWriter(cfg.out),
     ]
     executor = make_executor(cfg, pipeline, logs)
-    _rake()  # import NLTK once here, not once in every forked worker
+    _preload()
     start = time.perf_counter()
     try:
         _submit_slurm(executor, logs) if cfg.engine == "slurm" else executor.run()
