@@ -249,6 +249,8 @@ def test_sentence_splitter_splits_as_punkt(text):
 def test_sentence_splitter_splits_corpus_lines_as_punkt(corpus_docs):
     import punkt
 
+    assert T._PUNKT_INTERNALS, "this punkt lacks what the fast candidate path reads: sentences are right, slower"
+
     lines = sorted({line for d in corpus_docs[::5] for line in T.normalize(d["text"]).split("\n\n")})
     assert [T.split_sentences(line) for line in lines] == [punkt.sent_tokenize(line) for line in lines]
 
