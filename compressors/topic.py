@@ -47,7 +47,10 @@ def _frequency_list() -> dict[str, float]:
         header, *buckets = msgpack.load(f, raw=False)
     if header.get("format") != "cB":
         raise ValueError(f"{path}: not a wordfreq cBpack file ({header})")
-    return {word: i / 100 for i, bucket in enumerate(buckets) for word in bucket}
+    rarities: dict[str, float] = {}
+    for i, bucket in enumerate(buckets):  # a word in two buckets keeps the later, as a comprehension would
+        rarities.update(dict.fromkeys(bucket, i / 100))  # half the time of a comprehension over 321,000 words
+    return rarities
 
 
 @functools.lru_cache(maxsize=65536)
