@@ -13,8 +13,8 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from itertools import chain
+from typing import NamedTuple
 
 import numpy as np
 
@@ -85,6 +85,11 @@ def analyze(text: str) -> Phrases:
     return scored(found)
 
 
+def phrases_of(rung: Rung) -> Phrases:
+    """RAKE's phrases of a rung: as its writer handed them on, else read from its text."""
+    return rung.phrases if rung.phrases is not None else analyze(rung.text)
+
+
 def scored(found: dict[tuple[str, ...], tuple[str, ...]]) -> Phrases:
     """Phrases from (folded words -> surface words) of each distinct phrase, in text order."""
     # RAKE's word score, degree / frequency, as rake-nltk's default metric computes it: a word's degree
@@ -112,8 +117,8 @@ def topical_scores(found: Phrases, about: str) -> np.ndarray:
     phrase naming the topic beats a longer one that does not; on the Wikipedia part of the default
     corpus this keeps a title word in rung L-1 of 0.73 of chunks, against 0.23 with RAKE alone
     (bench/README.md)."""
-    known = _phrase_topicality(about)
-    best = [known[k] if k in known else _topicality_of(k, about) for k in found.keys]
+    known, topic = _phrase_topicality(about), topicality(about)
+    best = [known[k] if k in known else known.setdefault(k, max([topic.get(T.form(w), 0.0) for w in k])) for k in found.keys]
     top = max(best)  # of the list: an array's max goes through a Python wrapper
     relative = np.array(best) / top if top > 0 else np.ones(len(best))
     return found.scores / found.lengths * relative**2
@@ -121,15 +126,9 @@ def topical_scores(found: Phrases, about: str) -> np.ndarray:
 
 @functools.lru_cache(maxsize=256)
 def _phrase_topicality(about: str) -> dict[tuple[str, ...], float]:
-    """folded words of a phrase -> how topical in `about` its most topical word is, filled in as
-    phrases are met (the same phrase recurs in every variant of every chunk of a document)."""
+    """folded words of a phrase -> how topical in `about` its most topical word is, filled in by
+    topical_scores as phrases are met (the same phrase recurs in every variant of every chunk)."""
     return {}
-
-
-def _topicality_of(key: tuple[str, ...], about: str) -> float:
-    topic = topicality(about)
-    best = _phrase_topicality(about)[key] = max([topic.get(T.form(w), 0.0) for w in key])
-    return best
 
 
 @dataclass(frozen=True)
@@ -147,7 +146,7 @@ class Rake(Compressor):
     name = "rake"
 
     def step(self, source: Rung, rng: np.random.Generator) -> Rung:
-        found = source.phrases if source.phrases is not None else analyze(source.text)
+        found = phrases_of(source)
         if not found.phrases:
             raise CannotCompress("no_content_words")
         budget = min(self.target_words, source.word_count - 1)
@@ -211,6 +210,6 @@ class SingleWord(Compressor):
             if is_topic_word(w):
                 by_form.setdefault(T.form(w), w)
         if not by_form:
-            return surface_scores(source.phrases if source.phrases is not None else analyze(source.text))
+            return surface_scores(phrases_of(source))
         topic = topicality(self.about)
         return {w: topic.get(f, 0.0) for f, w in by_form.items()}

@@ -41,7 +41,7 @@ class Rung:
     @_once
     def phrases(self) -> Any:
         """RAKE's phrases of the text as its writer knows them (made on first use: the top rung's
-        never are), else None: compressors.rake reads them from the text."""
+        never are), else None: compressors.rake.phrases_of then reads them from the text."""
         return self._phrases() if self._phrases is not None else None
 
     @_once
@@ -59,8 +59,8 @@ class Rung:
 
     @_once
     def vocabulary(self) -> frozenset[str]:
-        """The forms of its words (compressors.text.vocabulary): what the ladder invariant compares."""
-        return frozenset(map(T.form, set(self.words)))
+        """The forms of its words: what the ladder invariant compares."""
+        return T.forms(self.words)
 
 
 class Compressor:

@@ -63,10 +63,15 @@ def form(word: str) -> str:
     return folded[:-2] if folded.endswith("'s") else folded
 
 
+def forms(words: tuple[str, ...] | list[str]) -> frozenset[str]:
+    """The forms of some words, as a set: what the ladder invariant compares rungs in."""
+    return frozenset(map(form, set(words)))
+
+
 @functools.lru_cache(maxsize=16384)
 def vocabulary(text: str) -> frozenset[str]:
-    """The forms of the words of a text, as a set (the ladder invariant compares rungs in these)."""
-    return frozenset(map(form, set(words_of(text))))
+    """The forms of the words of a text (`forms`)."""
+    return forms(words_of(text))
 
 
 @functools.lru_cache(maxsize=65536)

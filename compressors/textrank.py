@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
-
-from itertools import chain
 
 from compressors import text as T
 from compressors.rung import Compressor, Rung
