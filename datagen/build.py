@@ -11,7 +11,6 @@ The output folder:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -215,13 +214,39 @@ def _submit_slurm(executor, logs: str) -> None:
             json.dump({"job_id": executor.job_id}, f)
 
 
+class _NoPandas:
+    """An import finder that refuses pandas: see _arrow_without_pandas."""
+
+    @staticmethod
+    def find_spec(name: str, path=None, target=None):
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"{name} is refused while pyarrow first looks for it", name=name)
+        return None
+
+
+def _arrow_without_pandas() -> None:
+    """Have pyarrow take pandas as absent for its "is this row a pandas object?" checks.
+
+    On its first conversion of Python rows pyarrow imports pandas only to ask that (0.2 s of every build,
+    before workers fork or in each). One conversion here, with the import refused, records "no pandas"
+    for those checks; a call that needs pandas (Table.to_pandas, from_pandas) still imports it then.
+    Rows here are dicts of str and lists, never pandas objects, so nothing converts differently."""
+    if "pandas" in sys.modules or _NoPandas in sys.meta_path:
+        return  # already imported: the checks are cheap; or a call is under way
+    import pyarrow as pa
+
+    sys.meta_path.insert(0, _NoPandas)
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(_NoPandas)
+
+
 def _preload() -> None:
     """Load what every task needs once, here, so that workers forked from this process share it: the
-    compressors' word tables, and pandas, which pyarrow imports on its first conversion of a batch of
-    rows (0.2 s in every worker otherwise)."""
+    compressors' word tables; and settle pyarrow's pandas check without pandas."""
     preload()
-    with contextlib.suppress(ImportError):
-        import pandas  # noqa: F401
+    _arrow_without_pandas()
 
 
 def run_build(cfg: BuildConfig, force: bool = False) -> dict | None:
