@@ -240,14 +240,21 @@ def _cut_words(text: str, max_words: int) -> list[str]:
     return [text[a:b].strip() for a, b in zip(bounds, bounds[1:])]
 
 
-def _units(paragraph: str, max_words: int) -> list[str]:
-    """Pieces of a paragraph no longer than max_words: the paragraph, else its sentences, else word cuts."""
-    if word_count(paragraph) <= max_words:
-        return [paragraph]
+def _units(paragraph: str, max_words: int) -> list[tuple[str, int]]:
+    """Pieces of a paragraph no longer than max_words, with their word counts: the paragraph, else its
+    sentences, else word cuts.
+
+    A paragraph's words are counted sentence by sentence: its chunk's ladder reads these sentences and
+    their words next (a paragraph is a line of its chunk: `sentences`, `words_by_sentence`), from the
+    caches this fills, where counting the paragraph's own words read them twice (a text's sentences
+    hold all its words: tests/test_ladder.py)."""
+    n = sum(map(word_count, _line_sentences(paragraph)))
+    if n <= max_words:
+        return [(paragraph, n)]
     pieces = []
     for sentence in split_sentences(paragraph):
         pieces.extend(_cut_words(sentence, max_words) if word_count(sentence) > max_words else [sentence])
-    return pieces
+    return [(piece, word_count(piece)) for piece in pieces]
 
 
 def chunks(text: str, max_words: int) -> list[str]:
@@ -259,9 +266,7 @@ def chunks(text: str, max_words: int) -> list[str]:
     out: list[list[tuple[str, bool]]] = []
     size = max_words + 1
     for paragraph in paragraphs(text) or [""]:  # a text of no words is one empty chunk
-        pieces = _units(paragraph, max_words)
-        for i, piece in enumerate(pieces):
-            n = word_count(piece)
+        for i, (piece, n) in enumerate(_units(paragraph, max_words)):
             if size + n > max_words:
                 out.append([])
                 size = 0

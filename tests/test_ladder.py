@@ -266,3 +266,14 @@ def test_sentences_hold_every_word_of_their_text(text):
 def test_sentences_hold_every_word_of_corpus_chunks(corpus_docs):
     chunks = [c for d in corpus_docs[::4] for c in T.chunks(d["text"], 256)]
     assert [T.words_by_sentence(c) for c in chunks] == [T.words_of(c) for c in chunks]
+
+
+@given(st.lists(st.sampled_from([*PUNKT_PIECES, "\n\n", "\n\n", "don't", "’s", "…", "x-ray", "word word word"]), max_size=80)
+       .map("".join), st.integers(1, 12))
+@settings(max_examples=1000, deadline=None)
+def test_chunks_cover_random_text_within_max_words(text, max_words):
+    """chunks() counts a paragraph's words through its sentences; the chunks still hold every word of the
+    text once, in order, and at most max_words each."""
+    pieces = T.chunks(text, max_words)
+    assert [w for p in pieces for w in T.words(p)] == T.words(text)
+    assert all(T.word_count(p) <= max_words for p in pieces)
