@@ -222,9 +222,17 @@ def words_by_sentence(text: str) -> tuple[str, ...]:
     return tuple(chain.from_iterable(map(words_of, sentences(text))))
 
 
-def paragraphs(text: str) -> list[str]:
-    """The text's paragraphs (split at blank lines), whitespace inside each collapsed to single spaces."""
-    return [p for p in (SPACES.sub(" ", p).strip() for p in PARAGRAPH.split(text)) if p]
+@functools.lru_cache(maxsize=256)
+def paragraphs(text: str) -> tuple[str, ...]:
+    """The text's paragraphs (split at blank lines), whitespace inside each collapsed to single spaces.
+    Cached for a document's chunks and its topicality (`document_words`)."""
+    return tuple(p for p in (SPACES.sub(" ", p).strip() for p in PARAGRAPH.split(text)) if p)
+
+
+def document_words(text: str) -> tuple[str, ...]:
+    """words(text), read paragraph by paragraph and sentence by sentence as `chunks` reads them: a
+    document's words come from the caches its chunking filled, instead of a second pass over it."""
+    return tuple(chain.from_iterable(words_of(s) for p in paragraphs(text) for s in _line_sentences(p)))
 
 
 def normalize(text: str) -> str:
@@ -265,7 +273,7 @@ def chunks(text: str, max_words: int) -> list[str]:
     """
     out: list[list[tuple[str, bool]]] = []
     size = max_words + 1
-    for paragraph in paragraphs(text) or [""]:  # a text of no words is one empty chunk
+    for paragraph in paragraphs(text) or ("",):  # a text of no words is one empty chunk
         for i, (piece, n) in enumerate(_units(paragraph, max_words)):
             if size + n > max_words:
                 out.append([])

@@ -261,11 +261,13 @@ def test_sentences_hold_every_word_of_their_text(text):
     """Why a ladder counts rung 0's words sentence by sentence: the sentences of a text hold all its
     words, in order (punkt breaks after a mark, never inside a word, and leaves out only spaces)."""
     assert T.words_by_sentence(text) == T.words_of(text)
+    assert T.document_words(text) == T.words_of(text), "a document's words, read paragraph by paragraph"
 
 
 def test_sentences_hold_every_word_of_corpus_chunks(corpus_docs):
     chunks = [c for d in corpus_docs[::4] for c in T.chunks(d["text"], 256)]
     assert [T.words_by_sentence(c) for c in chunks] == [T.words_of(c) for c in chunks]
+    assert [T.document_words(d["text"]) for d in corpus_docs[::4]] == [T.words_of(d["text"]) for d in corpus_docs[::4]]
 
 
 @given(st.lists(st.sampled_from([*PUNKT_PIECES, "\n\n", "\n\n", "don't", "’s", "…", "x-ray", "word word word"]), max_size=80)
