@@ -8,10 +8,11 @@ One run, same machine, same chunks (256-word chunks of the default corpus):
 Prints ms per variant-ladder per core for each and the ratios: by wall clock (the goal's measure), and
 by CPU time (user + system, of this process for the seed and of the command's processes for datagen),
 which a machine shared with other work disturbs less; and the part of the command spent making ladders
-(compressors.build, as the manifest's timing.task_seconds records it), the rest being start-up,
-reading, chunking and writing. Times on a shared or virtual machine swing by a tenth or more from
-minute to minute, so the seed is timed before and after the datagen runs, each datagen command runs
---repeats times (alternating), every run is printed, and the ratios compare each side's fastest run.
+(chunking and compressors.build, as the manifest's timing.task_seconds records it; chunking reads the
+sentences that build() then takes from its caches), the rest being start-up, reading and writing.
+Times on a shared or virtual machine swing by a tenth or more from minute to minute, so the seed is
+timed before and after the datagen runs, each datagen command runs --repeats times (alternating),
+every run is printed, and the ratios compare each side's fastest run.
 Usage: python bench/ladder_speed.py [--repeats 2]
 """
 
@@ -71,7 +72,7 @@ def children_cpu() -> float:
 
 def time_datagen(workers: int, out: Path) -> tuple[float, float, int, float]:
     """(wall seconds of the whole command, CPU seconds of its processes, variant ladders written,
-    seconds its tasks spent in compressors.build: the manifest's timing.task_seconds)."""
+    seconds its tasks spent chunking and in compressors.build: the manifest's timing.task_seconds)."""
     cmd = [str(Path(sys.executable).parent / "datagen"), "build", "--levels", str(LEVELS), "--variants", str(VARIANTS),
            "--max-words", str(MAX_WORDS), "--workers", str(workers), "--out", str(out), "--force"]
     start, cpu = time.perf_counter(), children_cpu()
@@ -107,7 +108,7 @@ def main() -> None:
             ms, cpu_ms, build_ms = seconds * 1000 * w / ladders, cpu_seconds * 1000 / ladders, build_seconds * 1000 / ladders
             print(f"datagen build --workers {w}: {seconds:.2f} s for {ladders} variant ladders = {ms:.3f} ms per "
                   f"variant-ladder per core; {seed_ms / ms:.2f}x fewer ms than the seed pipeline "
-                  f"(CPU: {cpu_ms:.3f} ms, {seed_cpu_ms / cpu_ms:.2f}x; of which in compressors.build: "
+                  f"(CPU: {cpu_ms:.3f} ms, {seed_cpu_ms / cpu_ms:.2f}x; of which making ladders: "
                   f"{build_ms:.3f} ms, {seed_ms / build_ms:.2f}x)")
         best[w] = min(r[0] for r in results)
         print(f"  fastest of {len(results)}: {seed_ms / (best[w] * 1000 * w / results[0][2]):.2f}x the seed's fastest")
