@@ -32,9 +32,9 @@ class Phrases(NamedTuple):
 
     phrases: tuple[tuple[str, ...], ...]  # surface words of each phrase
     keys: tuple[tuple[str, ...], ...]  # folded words of each phrase, as rake-nltk has them
-    scores: np.ndarray  # (n phrases,) sum of word scores
+    scores: list[float]  # (n phrases) sum of word scores
     word_scores: dict[str, float]  # folded word -> degree / frequency
-    lengths: np.ndarray  # (n phrases,) words in each phrase
+    lengths: list[int]  # (n phrases) words in each phrase
 
 
 Candidates = tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # (folded words, surface words) each
@@ -98,9 +98,10 @@ def scored(found: dict[tuple[str, ...], tuple[str, ...]]) -> Phrases:
     frequency = Counter(chain.from_iterable(found))
     degree = Counter(chain.from_iterable(p * len(p) for p in found))
     word_score = {w: degree[w] / n for w, n in frequency.items()}
-    # Most phrases are one word, whose sum is its score (0 + x is x).
-    scores = np.array([word_score[p[0]] if len(p) == 1 else sum(map(word_score.__getitem__, p)) for p in found], dtype=float)
-    return Phrases(tuple(found.values()), tuple(found), scores, word_score, np.array(list(map(len, found))))
+    # Most phrases are one word, whose sum is its score (0 + x is x). Lists, not arrays: a rung has tens
+    # of phrases, where each numpy operation costs more than the arithmetic (topical_scores).
+    scores = [word_score[p[0]] if len(p) == 1 else sum(map(word_score.__getitem__, p)) for p in found]
+    return Phrases(tuple(found.values()), tuple(found), scores, word_score, list(map(len, found)))
 
 
 def surface_scores(found: Phrases) -> dict[str, float]:
@@ -119,9 +120,12 @@ def topical_scores(found: Phrases, about: str) -> np.ndarray:
     (bench/README.md)."""
     known, topic = _phrase_topicality(about), topicality(about)
     best = [known[k] if k in known else known.setdefault(k, max([topic.get(T.form(w), 0.0) for w in k])) for k in found.keys]
-    top = max(best)  # of the list: an array's max goes through a Python wrapper
-    relative = np.array(best) / top if top > 0 else np.ones(len(best))
-    return found.scores / found.lengths * relative**2
+    top = max(best)
+    if top <= 0:
+        return np.array([s / n for s, n in zip(found.scores, found.lengths)])
+    # In Python floats, operation for operation what scores / lengths * (best / top)**2 gives in numpy
+    # (the same IEEE double results): four array operations on tens of phrases cost more than this.
+    return np.array([s / n * ((b / top) * (b / top)) for s, n, b in zip(found.scores, found.lengths, best)])
 
 
 @functools.lru_cache(maxsize=256)
@@ -152,7 +156,7 @@ class Rake(Compressor):
         budget = min(self.target_words, source.word_count - 1)
         if budget < self.min_words:
             raise CannotCompress("cannot_shrink", f"{budget + 1} word(s), need at least {self.min_words + 1}")
-        scores = found.scores if self.about is None else topical_scores(found, self.about)
+        scores = np.array(found.scores) if self.about is None else topical_scores(found, self.about)
         order = rank_order(scores, self.temperature, rng)
         taken: dict[int, tuple[str, ...]] = {}
         total = 0

@@ -204,8 +204,8 @@ def assert_handed_on_rungs_read_as_their_text(text: str, cfg: LadderConfig, docu
             if handed.phrases is not None:
                 read = rake.analyze(by_text)
                 assert (handed.phrases.keys, handed.phrases.phrases, handed.phrases.word_scores) == (read.keys, read.phrases, read.word_scores)
-                assert handed.phrases.scores.tolist() == read.scores.tolist()
-                assert handed.phrases.lengths.tolist() == read.lengths.tolist()
+                assert handed.phrases.scores == read.scores
+                assert handed.phrases.lengths == read.lengths
             compared += 1
     return compared
 

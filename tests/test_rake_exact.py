@@ -28,7 +28,7 @@ def assert_same(reference: RakeNLTK, text: str) -> None:
     sentences = reference._tokenize_text_to_sentences(text)
     assert list(found.keys) == reference._generate_phrases(sentences), text[:200]
     reference.extract_keywords_from_sentences(sentences)
-    ours = sorted(zip(found.scores.tolist(), (" ".join(k) for k in found.keys)))
+    ours = sorted(zip(found.scores, (" ".join(k) for k in found.keys)))
     assert ours == sorted(reference.get_ranked_phrases_with_scores()), text[:200]
 
 
