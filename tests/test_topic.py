@@ -38,6 +38,17 @@ def test_topicality_counts_forms_over_the_text_times_rarity():
     assert topic["program"] == pytest.approx(3 * rarity("program")) and topic["apollo"] > topic["program"]
 
 
+def test_topicality_folds_word_by_word_as_rungs_do():
+    """A word whose lowercase is longer ("İnönü" gives "i̇nönü", an i and a combining dot) counts under
+    the form its rungs' words have; folding the whole text before finding its words cut it in two."""
+    text = "İsmet İnönü led Turkey. İnönü wrote to Einstein, and İnönü answered."
+    topic = topicality(text)
+    assert topic[T.form("İnönü")] == pytest.approx(3 * rarity(T.form("İnönü")))
+    assert "nönü" not in topic
+    word = SingleWord(about=text).compress("İnönü answered Einstein", RNG)
+    assert word == "İnönü"
+
+
 def test_single_word_is_the_most_topical_word_of_the_rung_without_its_possessive():
     rung = "Kennedy, program began, Apollo's"
     assert SingleWord(about=DOC).compress(rung, RNG) == "Apollo"
