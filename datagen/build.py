@@ -27,7 +27,7 @@ from compressors.rake import preload
 from datagen.config import RUN_ONLY, BuildConfig
 from datagen.plan import PlanError, check_plan, dataset_shard_plan, list_files, plan_files, save_plan
 from datagen.read import InputError, ReadDocuments, check_readable, dataset_files, dataset_shards, default_corpus
-from datagen.steps import SCHEMA_VERSION, LadderStep, ShardWriter
+from datagen.steps import SCHEMA_VERSION, LadderStep, ShardWriter, arrow_without_pandas
 from textladder.config import first_difference, to_dict
 from textladder.versions import versions
 
@@ -214,39 +214,11 @@ def _submit_slurm(executor, logs: str) -> None:
             json.dump({"job_id": executor.job_id}, f)
 
 
-class _NoPandas:
-    """An import finder that refuses pandas: see _arrow_without_pandas."""
-
-    @staticmethod
-    def find_spec(name: str, path=None, target=None):
-        if name == "pandas" or name.startswith("pandas."):
-            raise ModuleNotFoundError(f"{name} is refused while pyarrow first looks for it", name=name)
-        return None
-
-
-def _arrow_without_pandas() -> None:
-    """Have pyarrow take pandas as absent for its "is this row a pandas object?" checks.
-
-    On its first conversion of Python rows pyarrow imports pandas only to ask that (0.2 s of every build,
-    before workers fork or in each). One conversion here, with the import refused, records "no pandas"
-    for those checks; a call that needs pandas (Table.to_pandas, from_pandas) still imports it then.
-    Rows here are dicts of str and lists, never pandas objects, so nothing converts differently."""
-    if "pandas" in sys.modules or _NoPandas in sys.meta_path:
-        return  # already imported: the checks are cheap; or a call is under way
-    import pyarrow as pa
-
-    sys.meta_path.insert(0, _NoPandas)
-    try:
-        pa.array([0])
-    finally:
-        sys.meta_path.remove(_NoPandas)
-
-
 def _preload() -> None:
     """Load what every task needs once, here, so that workers forked from this process share it: the
-    compressors' word tables; and settle pyarrow's pandas check without pandas."""
+    compressors' word tables; and pyarrow's pandas check, settled without pandas (`arrow_without_pandas`)."""
     preload()
-    _arrow_without_pandas()
+    arrow_without_pandas()
 
 
 def run_build(cfg: BuildConfig, force: bool = False) -> dict | None:

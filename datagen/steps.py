@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import sys
 
 import pyarrow as pa
 from datatrove.data import Document, DocumentsPipeline
@@ -132,6 +133,33 @@ def _row(writer, doc: Document) -> dict:
     return {"id": doc.id, "text": doc.text, **doc.metadata}
 
 
+class _NoPandas:
+    """An import finder that refuses pandas: see arrow_without_pandas."""
+
+    @staticmethod
+    def find_spec(name: str, path=None, target=None):
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"{name} is refused while pyarrow first looks for it", name=name)
+        return None
+
+
+def arrow_without_pandas() -> None:
+    """Have pyarrow take pandas as absent for its "is this row a pandas object?" checks.
+
+    On its first conversion of Python rows pyarrow imports pandas only to ask that (0.2 s of every build
+    or task). One conversion here, with the import refused, records "no pandas" for those checks; a call
+    that needs pandas (Table.to_pandas, from_pandas) still imports it then. Rows here are dicts of str
+    and lists, never pandas objects, so nothing converts differently. Called before the local engine's
+    workers fork (they inherit it) and as every task's writer starts (Slurm and Ray tasks start afresh)."""
+    if "pandas" in sys.modules or _NoPandas in sys.meta_path:
+        return  # already imported: the checks are cheap; or a call is under way
+    sys.meta_path.insert(0, _NoPandas)
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(_NoPandas)
+
+
 class ShardWriter(ParquetWriter):
     """zstd Parquet shards `data/<split>/<rank>.parquet` that appear only once complete.
 
@@ -164,6 +192,10 @@ class ShardWriter(ParquetWriter):
         if key not in self._names:
             self._names[key] = super()._get_output_filename(document, rank)
         return self._names[key]
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        arrow_without_pandas()
+        yield from super().run(data, rank, world_size)
 
     def write(self, document: Document, rank: int = 0, **kwargs):
         self.written.add(self._get_output_filename(document, rank, **kwargs))
