@@ -18,7 +18,6 @@ from punkt.rules import boundaries as _punkt_boundaries
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 # Words, or any other single non-space character (a phrase break for RAKE).
 TOKEN = re.compile(r"([^\W_]+(?:['’][^\W_]+)*)|\S")
-PHRASE_BREAK = "."
 PARAGRAPH = re.compile(r"\n\s*\n")
 # Whitespace that collapsing runs to one space changes: a run that starts with another whitespace
 # character, or a space followed by more. Matching only these leaves most lines untouched (r"\s+"
@@ -84,11 +83,6 @@ def _content_form(word: str) -> str:
 def content_words(text: str) -> frozenset[str]:
     """The forms of the text's words that are not stopwords: vocabulary(text) - stopwords()."""
     return frozenset(filter(None, map(_content_form, set(words_of(text)))))
-
-
-def rake_tokens(sentence: str) -> list[str]:
-    """Words, with every punctuation mark mapped to one break token so RAKE never glues `).` to a word."""
-    return [m.group(1) or PHRASE_BREAK for m in TOKEN.finditer(sentence)]
 
 
 @functools.cache

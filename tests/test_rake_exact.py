@@ -9,6 +9,13 @@ from rake_nltk import Rake as RakeNLTK
 from compressors import CannotCompress, LadderConfig, build, rake
 from compressors import text as T
 
+BREAK = "."  # every punctuation mark, as one token rake-nltk breaks phrases at
+
+
+def rake_tokens(sentence: str) -> list[str]:
+    """Words, with every punctuation mark mapped to BREAK so rake-nltk never glues `).` to a word."""
+    return [m.group(1) or BREAK for m in T.TOKEN.finditer(sentence)]
+
 
 @pytest.fixture(scope="module")
 def reference() -> RakeNLTK:
@@ -16,9 +23,9 @@ def reference() -> RakeNLTK:
     with every punctuation mark one break token (no NLTK data needed)."""
     return RakeNLTK(
         stopwords=set(T.stopwords()),
-        punctuations={T.PHRASE_BREAK},
+        punctuations={BREAK},
         sentence_tokenizer=lambda text: list(T.sentences(text)),
-        word_tokenizer=lambda sentence: [T.fold(t) for t in T.rake_tokens(sentence)],
+        word_tokenizer=lambda sentence: [T.fold(t) for t in rake_tokens(sentence)],
         include_repeated_phrases=False,
     )
 
