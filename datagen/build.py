@@ -27,7 +27,7 @@ from compressors.rake import preload
 from datagen.config import RUN_ONLY, BuildConfig
 from datagen.plan import PlanError, check_plan, dataset_shard_plan, list_files, plan_files, save_plan
 from datagen.read import InputError, ReadDocuments, check_readable, dataset_files, dataset_shards, default_corpus
-from datagen.steps import SCHEMA_VERSION, LadderStep, ShardWriter, arrow_without_pandas
+from datagen.steps import SCHEMA_VERSION, LadderStep, ShardWriter
 from textladder.config import first_difference, to_dict
 from textladder.versions import versions
 
@@ -214,13 +214,6 @@ def _submit_slurm(executor, logs: str) -> None:
             json.dump({"job_id": executor.job_id}, f)
 
 
-def _preload() -> None:
-    """Load what every task needs once, here, so that workers forked from this process share it: the
-    compressors' word tables; and pyarrow's pandas check, settled without pandas (`arrow_without_pandas`)."""
-    preload()
-    arrow_without_pandas()
-
-
 def run_build(cfg: BuildConfig, force: bool = False) -> dict | None:
     """Build (or resume) the ladders of `cfg`; the manifest, or None when a Slurm job was only submitted."""
     cfg = resolve(cfg)
@@ -237,7 +230,7 @@ def run_build(cfg: BuildConfig, force: bool = False) -> dict | None:
         ShardWriter(cfg.out),
     ]
     executor = make_executor(cfg, pipeline, logs)
-    _preload()
+    preload()  # the compressors' word tables, once here: workers forked from this process share them
     start = time.perf_counter()
     try:
         _submit_slurm(executor, logs) if cfg.engine == "slurm" else executor.run()

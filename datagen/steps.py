@@ -134,7 +134,7 @@ def _row(writer, doc: Document) -> dict:
 
 
 class _NoPandas:
-    """An import finder that refuses pandas: see arrow_without_pandas."""
+    """An import finder that refuses pandas: see _arrow_without_pandas."""
 
     @staticmethod
     def find_spec(name: str, path=None, target=None):
@@ -143,14 +143,14 @@ class _NoPandas:
         return None
 
 
-def arrow_without_pandas() -> None:
+def _arrow_without_pandas() -> None:
     """Have pyarrow take pandas as absent for its "is this row a pandas object?" checks.
 
     On its first conversion of Python rows pyarrow imports pandas only to ask that (0.2 s of every build
     or task). One conversion here, with the import refused, records "no pandas" for those checks; a call
     that needs pandas (Table.to_pandas, from_pandas) still imports it then. Rows here are dicts of str
-    and lists, never pandas objects, so nothing converts differently. Called before the local engine's
-    workers fork (they inherit it) and as every task's writer starts (Slurm and Ray tasks start afresh)."""
+    and lists, never pandas objects, so nothing converts differently. Called as every task's writer
+    starts, whatever the engine: refusing the import costs nothing, so no process needs it done before."""
     if "pandas" in sys.modules or _NoPandas in sys.meta_path:
         return  # already imported: the checks are cheap; or a call is under way
     sys.meta_path.insert(0, _NoPandas)
@@ -194,7 +194,7 @@ class ShardWriter(ParquetWriter):
         return self._names[key]
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        arrow_without_pandas()
+        _arrow_without_pandas()
         yield from super().run(data, rank, world_size)
 
     def write(self, document: Document, rank: int = 0, **kwargs):

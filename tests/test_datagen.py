@@ -193,8 +193,8 @@ def test_ladder_step_collects_garbage_by_hand_and_turns_it_back_on(small_corpus)
 
 
 def test_pyarrow_pandas_check_is_settled_without_pandas_and_pandas_still_works(tmp_path):
-    """A task's writer (any engine) and the local engine's preload before forking answer pyarrow's
-    pandas check without importing pandas (0.2 s each); ladder rows still convert and write, and what
+    """A task's writer (any engine) answers pyarrow's pandas check without importing pandas (0.2 s a
+    task), nor does the word tables' preload import it; ladder rows still convert and write, and what
     needs pandas still imports it."""
     import subprocess
     import sys
@@ -208,8 +208,8 @@ docs = [Document(text="Emma Woodhouse was clever and rich. She lived with her fa
                       "Miss Taylor had been her governess for sixteen years.", id="d0")]
 rows = list(ShardWriter({str(tmp_path)!r}).run(LadderStep(LadderConfig(levels=2), 256, 0.0).run(iter(docs))))
 assert rows and "pandas" not in sys.modules, "a task's writer imported pandas"
-from datagen.build import _preload
-_preload()
+from compressors.rake import preload
+preload()
 assert "pandas" not in sys.modules, "preload imported pandas"
 import pyarrow.parquet as pq, pyarrow as pa
 frame = pq.read_table(glob.glob({str(tmp_path)!r} + "/data/*/*.parquet")[0]).to_pandas()
