@@ -7,6 +7,7 @@ type are errors that name the key and where it came from (the file, or the comma
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
@@ -14,6 +15,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_
 import yaml
 
 C = TypeVar("C")
+FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|nan)", re.IGNORECASE)
 
 
 class ConfigError(ValueError):
@@ -54,6 +56,8 @@ def _check(value: Any, hint: Any, key: str, where: str) -> Any:
         return from_dict(hint, value, where, prefix=f"{key}.")
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if hint is float and isinstance(value, str) and FLOAT.fullmatch(value.strip()):
+        return float(value)  # YAML 1.1 reads 3e-4 (no dot) as a string; everyone writes it
     if hint in (int, float) and isinstance(value, bool) or not isinstance(value, hint):
         raise ConfigError(f"{where}: {key} must be {hint.__name__}, not {value!r}")
     return value
@@ -104,11 +108,13 @@ def load(cls: type[C], path: str | Path | None = None, overrides: dict[str, Any]
     if path is not None:
         where = str(path)
         try:
-            tree = yaml.safe_load(Path(path).read_text("utf-8")) or {}
+            tree = yaml.safe_load(Path(path).read_text("utf-8"))
         except OSError as e:
             raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
         except yaml.YAMLError as e:
             raise ConfigError(f"{path}: not valid YAML: {e}") from None
+        if tree is None:
+            raise ConfigError(f"{path}: the file is empty: a config names at least one key (start from configs/)")
         if not isinstance(tree, dict):
             raise ConfigError(f"{path}: the top level must be a mapping of keys")
         from_dict(cls, tree, where)  # errors in the file name the file, not the command line
