@@ -17,32 +17,32 @@ import json
 from collections import Counter
 
 from compressors import CannotCompress, LadderConfig, build
-from compressors import text as T
+from compressors import analysis
 from compressors.ladder import SCORERS
 from compressors.topic import is_topic_word, topicality
 from datagen.read import default_corpus
 
 
 def title_words(title: str) -> frozenset[str]:
-    return frozenset(T.form(w) for w in T.words(title) if is_topic_word(w))
+    return frozenset(analysis.form(w) for w in analysis.words(title) if is_topic_word(w))
 
 
 def most_frequent_word(text: str) -> str:
     """The reference: the chunk's most frequent content word (form), the first one on ties."""
-    return Counter(T.form(w) for w in T.words(text) if is_topic_word(w)).most_common(1)[0][0]
+    return Counter(analysis.form(w) for w in analysis.words(text) if is_topic_word(w)).most_common(1)[0][0]
 
 
 def wikipedia_chunks(max_words: int) -> list[tuple[dict, int, str]]:
     with gzip.open(default_corpus(), "rt", encoding="utf-8") as f:
         docs = [json.loads(line) for line in f]
     return [(d, i, c) for d in docs if d.get("source") == "wikipedia" and d.get("title")
-            for i, c in enumerate(T.chunks(d["text"], max_words))]
+            for i, c in enumerate(analysis.chunks(d["text"], max_words))]
 
 
 def most_topical_word(chunk: str, counted_over: str) -> str:
     """The chunk's word with the highest topicality counted over `counted_over` (chunk or document)."""
     topic = topicality(counted_over)
-    return max((T.form(w) for w in T.words(chunk) if is_topic_word(w)), key=lambda f: topic.get(f, 0.0))
+    return max((analysis.form(w) for w in analysis.words(chunk) if is_topic_word(w)), key=lambda f: topic.get(f, 0.0))
 
 
 def measure(chunks, cfg: LadderConfig, article_only: bool) -> dict[str, float]:
@@ -52,16 +52,16 @@ def measure(chunks, cfg: LadderConfig, article_only: bool) -> dict[str, float]:
     for doc, i, chunk in chunks:
         title = doc["title"].split(" / ")[0] if article_only else doc["title"]
         wanted = title_words(title)
-        if not wanted & T.vocabulary(chunk):
+        if not wanted & analysis.vocabulary(chunk):
             continue
         try:
             rungs = build(chunk, cfg, doc["id"], i, doc["text"]).variants[0]
         except CannotCompress:
             continue
         n += 1
-        top += T.form(rungs[-1]) in wanted
-        below += bool(wanted & T.vocabulary(rungs[-2] if len(rungs) > 1 else chunk))
-        first += bool(wanted & T.vocabulary(rungs[0]))
+        top += analysis.form(rungs[-1]) in wanted
+        below += bool(wanted & analysis.vocabulary(rungs[-2] if len(rungs) > 1 else chunk))
+        first += bool(wanted & analysis.vocabulary(rungs[0]))
         reference += most_frequent_word(chunk) in wanted
         by_chunk += most_topical_word(chunk, chunk) in wanted
         by_document += most_topical_word(chunk, doc["text"]) in wanted

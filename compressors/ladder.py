@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from compressors import schedule, text as T
+from compressors import analysis, schedule
 from compressors.rake import Rake, SingleWord
 from compressors.rung import Rung
 from compressors.select import CannotCompress
@@ -87,18 +87,18 @@ def plan(text: str, cfg: LadderConfig, document: str | None = None) -> list:
 
     With the "topic" scorer they keep what `document` is about (the whole document the chunk `text` was
     cut from; the chunk itself when not given): the topicality of its words (compressors.topic)."""
-    words = T.words_by_sentence(text)
+    words = analysis.words_by_sentence(text)
     n = len(words)
     if n == 0:
         raise CannotCompress("empty")
     if n <= cfg.levels:
         raise CannotCompress("too_short", f"{n} words for {cfg.levels} levels")
-    stopwords = T.stopwords()
-    if all(T.form(w) in stopwords for w in words):  # stops at the first content word
+    stopwords = analysis.stopwords()
+    if all(analysis.form(w) in stopwords for w in words):  # stops at the first content word
         raise CannotCompress("no_content_words")
     about = (document or text) if cfg.scorer == "topic" else None
     targets = schedule.targets(n, cfg.levels, cfg.schedule)
-    n_sentences = len(T.sentences(text))
+    n_sentences = len(analysis.sentences(text))
     n_textrank = 0
     while n_textrank < min(cfg.levels - 1, n_sentences - 1) and targets[n_textrank] >= cfg.min_sentence_words:
         n_textrank += 1
@@ -133,7 +133,7 @@ def build(text: str, cfg: LadderConfig, doc_id: str = "", chunk: int = 0, docume
     CannotCompress naming why it has none."""
     greedy = plan(text, cfg, document)
     sampled = [replace(step, temperature=cfg.temperature) for step in greedy]
-    source = Rung(text, words=T.words_by_sentence(text))
+    source = Rung(text, words=analysis.words_by_sentence(text))
     variants = []
     for v in range(cfg.variants):
         # Variant 0 takes the best units (temperature 0) and draws nothing: no generator to seed.

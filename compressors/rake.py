@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from compressors import text as T
+from compressors import analysis
 from compressors.rung import Compressor, Rung
 from compressors.select import CannotCompress, rank_order
 from compressors.topic import is_topic_word, rarity, topicality
@@ -43,8 +43,8 @@ Candidates = tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # (folded word
 def preload() -> None:
     """Load the tables every ladder needs (stopwords, punkt's, word frequencies) in this process, so
     that workers forked after it share them instead of each loading its own."""
-    T.stopwords()
-    T.sentences("Mr. Woodhouse slept. Emma read.")
+    analysis.stopwords()
+    analysis.sentences("Mr. Woodhouse slept. Emma read.")
     rarity("emma")
     is_topic_word("Emma")
 
@@ -52,7 +52,7 @@ def preload() -> None:
 @functools.cache
 def _ignored() -> frozenset[str]:
     """What breaks a phrase: a stopword, or "" (candidates' token for any other character)."""
-    return T.stopwords() | {""}
+    return analysis.stopwords() | {""}
 
 
 @functools.lru_cache(maxsize=65536)
@@ -66,8 +66,8 @@ def candidates(line: str) -> Candidates:
     Per line, not per sentence: sentences end at punctuation, which breaks a phrase anyway.
     """
     ignore = _ignored()
-    words = T.TOKEN.findall(line)  # a word, or "" for any other character: a break
-    # T.fold word by word, without a call per word: a third of this function's time went to calls.
+    words = analysis.TOKEN.findall(line)  # a word, or "" for any other character: a break
+    # analysis.fold word by word, without a call per word: a third of this function's time went to calls.
     keys = [w.lower() for w in words]
     if "’" in line:
         keys = [k.replace("’", "'") for k in keys]
@@ -119,7 +119,7 @@ def topical_scores(found: Phrases, about: str) -> np.ndarray:
     corpus this keeps a title word in rung L-1 of 0.73 of chunks, against 0.23 with RAKE alone
     (bench/README.md)."""
     known, topic = _phrase_topicality(about), topicality(about)
-    best = [known[k] if k in known else known.setdefault(k, max([topic.get(T.form(w), 0.0) for w in k])) for k in found.keys]
+    best = [known[k] if k in known else known.setdefault(k, max([topic.get(analysis.form(w), 0.0) for w in k])) for k in found.keys]
     top = max(best)
     if top <= 0:
         return np.array([s / n for s, n in zip(found.scores, found.lengths)])
@@ -203,7 +203,7 @@ class SingleWord(Compressor):
         if not candidates:
             raise CannotCompress("no_content_words")
         order = rank_order(np.array(list(candidates.values())), self.temperature, rng)
-        word = T.strip_possessive(list(candidates)[order[0]])
+        word = analysis.strip_possessive(list(candidates)[order[0]])
         return Rung(word, words=(word,))
 
     def _candidates(self, source: Rung) -> dict[str, float]:
@@ -212,7 +212,7 @@ class SingleWord(Compressor):
         by_form: dict[str, str] = {}
         for w in source.words if self.about is not None else ():
             if is_topic_word(w):
-                by_form.setdefault(T.form(w), w)
+                by_form.setdefault(analysis.form(w), w)
         if not by_form:
             return surface_scores(phrases_of(source))
         topic = topicality(self.about)

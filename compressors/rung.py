@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from compressors import text as T
+from compressors import analysis
 
 
 class _once:
@@ -46,7 +46,7 @@ class Rung:
 
     @_once
     def words(self) -> tuple[str, ...]:
-        return T.words_of(self.text)
+        return analysis.words_of(self.text)
 
     @property
     def word_count(self) -> int:
@@ -60,7 +60,7 @@ class Rung:
     @_once
     def vocabulary(self) -> frozenset[str]:
         """The forms of its words: what the ladder invariant compares."""
-        return T.forms(self.words)
+        return analysis.forms(self.words)
 
 
 class Compressor:

@@ -8,7 +8,7 @@ from itertools import chain
 
 import numpy as np
 
-from compressors import text as T
+from compressors import analysis
 from compressors.rung import Compressor, Rung
 from compressors.select import CannotCompress, greedy_fit, rank_order
 from compressors.topic import topicality
@@ -49,9 +49,9 @@ def pagerank(weights: np.ndarray, damping: float = 0.85, teleport: np.ndarray | 
 @functools.lru_cache(maxsize=4096)
 def analyze(text: str) -> tuple[tuple[str, ...], np.ndarray, list[frozenset[str]], np.ndarray]:
     """(sentences, word counts (n,), content words of each, similarity graph (n, n)), computed once."""
-    sents = T.sentences(text)
-    lengths = np.array([T.word_count(s) for s in sents])
-    content = [T.content_words(s) for s in sents]
+    sents = analysis.sentences(text)
+    lengths = np.array([analysis.word_count(s) for s in sents])
+    content = [analysis.content_words(s) for s in sents]
     return sents, lengths, content, similarity(content, lengths)
 
 
@@ -102,7 +102,7 @@ class TextRank(Compressor):
         chosen = greedy_fit(order, lengths.tolist(), budget, self.min_sentences, len(sents) - 1)
         chosen = self._with_content(chosen, order, content, len(sents) - 1)
         # One sentence a line, and no word spans a line break: the rung's words are its sentences'.
-        return Rung("\n".join(sents[i] for i in chosen), words=tuple(chain.from_iterable(T.words_of(sents[i]) for i in chosen)))
+        return Rung("\n".join(sents[i] for i in chosen), words=tuple(chain.from_iterable(analysis.words_of(sents[i]) for i in chosen)))
 
     def _with_content(self, chosen: list[int], order: list[int], content: list[frozenset[str]], max_count: int) -> list[int]:
         """Add, or swap in for the poorest chosen sentence, the next best sentences that bring new content

@@ -23,14 +23,14 @@ import re
 from collections import Counter
 from importlib import resources
 
-from compressors import text as T
+from compressors import analysis
 
 UNLISTED_RARITY = 8.0  # the list stops at 10^-8 (zipf 1): a word it lacks is rarer than that
 DIGIT = re.compile(r"\d")
 
 
 @functools.cache
-def _frequency_list() -> dict[str, float]:
+def english_rarities() -> dict[str, float]:
     """wordfreq's English 'large' list as word -> rarity (-log10 frequency).
 
     Read from its cBpack file (msgpack: a header, then bucket i holds the words of frequency 10^(-i/100))
@@ -56,27 +56,27 @@ def _frequency_list() -> dict[str, float]:
 @functools.lru_cache(maxsize=65536)
 def rarity(form: str) -> float:
     """-log10 of the word's frequency in general English; wordfreq lists numbers with digits as 0."""
-    return _frequency_list().get(DIGIT.sub("0", form), UNLISTED_RARITY)
+    return english_rarities().get(DIGIT.sub("0", form), UNLISTED_RARITY)
 
 
 @functools.cache
 def not_topics() -> frozenset[str]:
     """Stopwords, and the words of data/not-topics-en.txt: honorifics, modal verbs, quantifiers."""
     lines = resources.files("compressors").joinpath("data/not-topics-en.txt").read_text("utf-8").splitlines()
-    return T.stopwords() | {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+    return analysis.stopwords() | {line.strip() for line in lines if line.strip() and not line.startswith("#")}
 
 
 @functools.lru_cache(maxsize=65536)
 def is_topic_word(word: str) -> bool:
     """A content word in RAKE's view (folded) that can be a topic, also as a form ("it's" is "it")."""
     excluded = not_topics()
-    return T.fold(word) not in T.stopwords() and T.form(word) not in excluded
+    return analysis.fold(word) not in analysis.stopwords() and analysis.form(word) not in excluded
 
 
 @functools.lru_cache(maxsize=65536)
 def _topic_form(folded: str) -> str:
     """The form a folded word counts under as a topic, or "" when it cannot be one."""
-    return T.form(folded) if is_topic_word(folded) else ""
+    return analysis.form(folded) if is_topic_word(folded) else ""
 
 
 @functools.lru_cache(maxsize=256)
@@ -87,8 +87,8 @@ def topicality(text: str) -> dict[str, float]:
     for the document's."""
     # Folded before counting: a document has far fewer distinct folded words than cased ones. Folded
     # all at once, joined by spaces (no word holds one): a call per word cost more than the fold.
-    words = T.document_words(text)
-    folded = Counter(T.fold(" ".join(words)).split(" ") if words else ())
+    words = analysis.document_words(text)
+    folded = Counter(analysis.fold(" ".join(words)).split(" ") if words else ())
     counts: dict[str, int] = {}
     for form, n in zip(map(_topic_form, folded), folded.values()):
         if form:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import numpy as np
 
 from compressors import Rake, SingleWord, TextRank
-from compressors import rake, text as T, textrank
+from compressors import analysis, rake, textrank
+from tests.conftest import timed
 
 RNG = np.random.default_rng(0)
 
@@ -25,10 +25,10 @@ def test_textrank_keeps_central_sentences_in_order():
     scores = textrank.scores(STORY)
     assert scores.argmin() == 3, "the sentence sharing no word with the others is least central"
     out = TextRank(target_words=int(lengths[:3].sum()), min_sentences=1).compress(STORY, RNG)
-    assert out.split("\n") == list(T.sentences(STORY))[:3]
+    assert out.split("\n") == list(analysis.sentences(STORY))[:3]
     best = int(scores.argmax())
     one = TextRank(target_words=int(lengths[best]), min_sentences=1).compress(STORY, RNG)
-    assert one == T.sentences(STORY)[best], "the most central sentence alone fills the budget"
+    assert one == analysis.sentences(STORY)[best], "the most central sentence alone fills the budget"
     assert "Cats" not in TextRank(target_words=20).compress(STORY, RNG)
 
 
@@ -57,13 +57,13 @@ def test_rake_phrase_rung_is_a_subset_of_the_phrases_below():
     assert set(above.split(rake.SEPARATOR)) < set(rung.split(rake.SEPARATOR))
     # when no whole phrase fits the target, the best one is cut to it: a prefix of a phrase below
     cut = Rake(target_words=2).compress(rung, RNG)
-    assert T.word_count(cut) == 2 and any(p.startswith(cut) for p in rung.split(rake.SEPARATOR))
+    assert analysis.word_count(cut) == 2 and any(p.startswith(cut) for p in rung.split(rake.SEPARATOR))
 
 
 def test_single_word_is_a_content_word_of_the_rung():
     rung = "Miss Taylor, Weston, wedding"
     word = SingleWord().compress(rung, RNG)
-    assert word in T.words(rung) and T.is_content(word)
+    assert word in analysis.words(rung) and analysis.is_content(word)
     drawn = {SingleWord(temperature=2.0).compress(rung, np.random.default_rng(s)) for s in range(40)}
     assert len(drawn) > 1, "sampled variants draw different words"
 
@@ -78,11 +78,11 @@ def test_sampling_follows_scores():
 
 def test_chunks_respect_max_words_and_boundaries(corpus_docs):
     doc = corpus_docs[0]["text"]
-    pieces = T.chunks(doc, 100)
-    assert all(T.word_count(p) <= 100 for p in pieces)
-    assert T.words(" ".join(pieces)) == T.words(doc), "chunks cover the document, in order, once"
+    pieces = analysis.chunks(doc, 100)
+    assert all(analysis.word_count(p) <= 100 for p in pieces)
+    assert analysis.words(" ".join(pieces)) == analysis.words(doc), "chunks cover the document, in order, once"
     assert sum(p.startswith(("She ", "Emma ", "Sixteen ")) for p in pieces) >= 2, "cut at paragraph starts"
-    assert T.chunks("word " * 1000, 128)[0] == " ".join(["word"] * 128)
+    assert analysis.chunks("word " * 1000, 128)[0] == " ".join(["word"] * 128)
 
 
 def test_no_nltk_data_is_needed(tmp_path):
@@ -95,5 +95,5 @@ def test_no_nltk_data_is_needed(tmp_path):
         "print(build(t, LadderConfig(levels=3)).variants[0])\n"
     )
     env = {"NLTK_DATA": str(tmp_path), "PATH": ""}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    proc = timed([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr

@@ -7,14 +7,14 @@ import pytest
 from rake_nltk import Rake as RakeNLTK
 
 from compressors import CannotCompress, LadderConfig, build, rake
-from compressors import text as T
+from compressors import analysis
 
 BREAK = "."  # every punctuation mark, as one token rake-nltk breaks phrases at
 
 
 def rake_tokens(sentence: str) -> list[str]:
     """Words, with every punctuation mark mapped to BREAK so rake-nltk never glues `).` to a word."""
-    return [m.group(1) or BREAK for m in T.TOKEN.finditer(sentence)]
+    return [m.group(1) or BREAK for m in analysis.TOKEN.finditer(sentence)]
 
 
 @pytest.fixture(scope="module")
@@ -22,10 +22,10 @@ def reference() -> RakeNLTK:
     """rake-nltk as compressors/rake.py used it before: our stopwords, punkt sentences, and words folded
     with every punctuation mark one break token (no NLTK data needed)."""
     return RakeNLTK(
-        stopwords=set(T.stopwords()),
+        stopwords=set(analysis.stopwords()),
         punctuations={BREAK},
-        sentence_tokenizer=lambda text: list(T.sentences(text)),
-        word_tokenizer=lambda sentence: [T.fold(t) for t in rake_tokens(sentence)],
+        sentence_tokenizer=lambda text: list(analysis.sentences(text)),
+        word_tokenizer=lambda sentence: [analysis.fold(t) for t in rake_tokens(sentence)],
         include_repeated_phrases=False,
     )
 
@@ -41,14 +41,14 @@ def assert_same(reference: RakeNLTK, text: str) -> None:
 
 def test_rung_zero_of_every_chunk_of_the_corpus(reference, corpus_docs):
     for doc in corpus_docs:
-        for chunk in T.chunks(doc["text"], 256):
+        for chunk in analysis.chunks(doc["text"], 256):
             assert_same(reference, chunk)
 
 
 def test_sentence_and_phrase_rungs(reference, corpus_docs):
     """The rungs RAKE reads in a ladder: sentence rungs (one sentence a line) and phrase rungs."""
     for doc in corpus_docs[::15]:
-        for i, chunk in enumerate(T.chunks(doc["text"], 256)):
+        for i, chunk in enumerate(analysis.chunks(doc["text"], 256)):
             try:
                 ladder = build(chunk, LadderConfig(levels=6, variants=2), doc["id"], i, doc["text"])
             except CannotCompress:

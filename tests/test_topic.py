@@ -10,7 +10,7 @@ import pytest
 import wordfreq
 
 from compressors import LadderConfig, Rake, SingleWord, build
-from compressors import text as T
+from compressors import analysis
 from compressors.topic import rarity, topicality
 from tests.conftest import datagen, rows
 
@@ -43,7 +43,7 @@ def test_topicality_folds_word_by_word_as_rungs_do():
     the form its rungs' words have; folding the whole text before finding its words cut it in two."""
     text = "İsmet İnönü led Turkey. İnönü wrote to Einstein, and İnönü answered."
     topic = topicality(text)
-    assert topic[T.form("İnönü")] == pytest.approx(3 * rarity(T.form("İnönü")))
+    assert topic[analysis.form("İnönü")] == pytest.approx(3 * rarity(analysis.form("İnönü")))
     assert "nönü" not in topic
     word = SingleWord(about=text).compress("İnönü answered Einstein", RNG)
     assert word == "İnönü"
@@ -66,7 +66,7 @@ def test_phrases_naming_the_topic_survive():
 def test_ladders_keep_the_topic_up_to_the_top(corpus_docs):
     emma = [d for d in corpus_docs if d["id"].startswith("austen/emma/")][:3]
     tops = [build(c, LadderConfig(), d["id"], i, d["text"]).variants[0][-1]
-            for d in emma for i, c in enumerate(T.chunks(d["text"], 256))]
+            for d in emma for i, c in enumerate(analysis.chunks(d["text"], 256))]
     assert sum(top in {"Emma", "Harriet", "Knightley", "Weston", "Elton", "Woodhouse", "Taylor"} for top in tops) >= len(tops) / 2, tops
 
 

@@ -13,7 +13,6 @@ from importlib import resources
 from itertools import chain
 
 import punkt
-from punkt.rules import boundaries as _punkt_boundaries
 
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 # Words, or any other single non-space character (a phrase break for RAKE).
@@ -95,91 +94,10 @@ def is_content(word: str) -> bool:
     return fold(word) not in stopwords()
 
 
-# punkt's private internals that _Punkt._candidates reads (the pin is punkt < 3; a release may drop them).
-_PUNKT_INTERNALS = (all(hasattr(_punkt_boundaries, name) for name in ("_multi_char_interior", "_last_whitespace_index"))
-                    and "_regex" in getattr(_punkt_boundaries.PunktBoundaryDetector, "__slots__", ()))
-
-
-class _Punkt(punkt.PunktSentenceTokenizer):
-    """Punkt's English tokenizer, remembering its decisions. Each decision is a function of a few
-    characters of context alone (the word before a mark, the mark, the token after) and the fixed
-    English tables, so remembering it changes no result; a third of them repeat in the corpus."""
-
-    @functools.lru_cache(maxsize=65536)
-    def _context_has_sentbreak(self, context: str) -> bool:
-        return super()._context_has_sentbreak(context)
-
-    def _candidate_spans(self, text: str) -> list[tuple[int, int]]:
-        """punkt's spans between accepted boundaries, read from its detector's regex matches rather
-        than from the BoundaryCandidate it builds of each (a frozen dataclass of seven fields, a
-        quarter of punkt's time). The same contexts and breaks: tests/test_ladder.py compares the
-        sentences with punkt's own on random text and the corpus. A punkt without the internals this
-        reads keeps its own way (same sentences, slower); the test then fails to say so."""
-        if not _PUNKT_INTERNALS:
-            return super()._candidate_spans(text)
-        spans, last_break = [], 0
-        for match, word_start in self._candidates(text):
-            context = text[word_start : match.start()] + match.group() + match.group("after_tok")
-            if self._context_has_sentbreak(context):
-                spans.append((last_break, match.end()))
-                last_break = match.start("next_tok") if match.group("next_tok") else match.end()
-        spans.append((last_break, len(text.rstrip())))
-        return spans
-
-    def _candidates(self, text: str) -> list[tuple[re.Match, int]]:
-        """(match, start of the word before it) of each candidate boundary: the loop of punkt's
-        `PunktBoundaryDetector.detect`, which keeps the last mark of a run ("!!!") and skips marks
-        inside a multi-character run (". . .")."""
-        detector = self._boundaries
-        interior = _punkt_boundaries._multi_char_interior(text, detector.lang_vars)
-        spaced = detector.lang_vars.next_sentence_requires_space
-        out, previous, previous_start, previous_stop = [], None, 0, 0
-        for match in detector._regex.finditer(text):
-            start = match.start()
-            if start in interior:
-                continue
-            space_index = _punkt_boundaries._last_whitespace_index(text[previous_stop:start])
-            if space_index:
-                word_start = previous_stop + space_index + 1
-            elif not spaced and previous_stop < start:
-                word_start = previous_stop
-            else:
-                word_start = previous_start
-            if previous is not None and previous_stop <= word_start:
-                out.append((previous, previous_start))
-            previous, previous_start, previous_stop = match, word_start, start
-        if previous is not None:
-            out.append((previous, previous_start))
-        return out
-
-
-# punkt's English multi-character run, copied rather than read from punkt: the shortcut below holds for
-# this pattern only, and a punkt whose pattern differs gets no shortcut.
-_MULTI_CHAR_PATTERN = r"(?:\-{2,}|\.{2,}|(?:\.\s){2,}\.)"
-_MULTI_CHAR_START = re.compile(r"--|\.\.|\.\s\.")  # every match of it holds one of these
-_punkt_interior = getattr(_punkt_boundaries, "_multi_char_interior", None)  # private: may go in a release
-
-
-def _multi_char_interior(text: str, lang_vars) -> frozenset[int]:
-    """punkt's `_multi_char_interior`, answered at once where no run can start. Its regex tries three
-    alternatives at every character and was a third of punkt's time; the answer is the same (empty)
-    wherever none of "--", "..", ". ." occurs, which is most lines."""
-    if lang_vars.multi_char_punct_pattern == _MULTI_CHAR_PATTERN and not _MULTI_CHAR_START.search(text):
-        return frozenset()
-    return _punkt_interior(text, lang_vars)
-
-
-# Set in punkt's module, the only place its boundary detector looks the function up. A punkt without
-# it keeps its own way (same sentences, no shortcut); tests/test_ladder.py then fails to say so.
-if _punkt_interior is not None:
-    _punkt_boundaries._multi_char_interior = _multi_char_interior
-
-
 @functools.cache
 def _punkt() -> punkt.PunktSentenceTokenizer:
     """Built once: punkt.sent_tokenize builds a tokenizer on every call."""
-    english = punkt.tokenizer_for("english")
-    return _Punkt(english.params, rules=english.rules)
+    return punkt.tokenizer_for("english")
 
 
 def split_sentences(text: str) -> list[str]:
