@@ -6,11 +6,16 @@ phrases for RAKE rungs, the word at the top), each found verbatim and in order i
     rung k-1 = gap_0 + fragment_1 + gap_1 + … + fragment_n + gap_n
 
 The split uses the text alone (no method column), so sampling splits a generated rung exactly as
-training split a stored one. Fragments are matched leftmost-first: if any in-order embedding exists,
-that one does, and it is a convention the model can learn.
+training split a stored one. Fragments are matched leftmost-first at word boundaries: a fragment that
+starts with a letter or digit never follows a word (or a word and an apostrophe), and one that ends with
+one is never followed by one, so every fragment's words are words of the rung below (model.rules
+decodes under the same rule). Leftmost-first finds such an embedding whenever one exists, and it is a
+convention the model can learn.
 """
 
 from __future__ import annotations
+
+from model.rules import APOSTROPHES
 
 PHRASE_SEPARATOR = ", "
 
@@ -22,11 +27,30 @@ def fragments(rung: str) -> list[str]:
     return [p for p in parts if p]
 
 
+def _whole(text: str, start: int, fragment: str) -> bool:
+    """Whether `fragment` at `start` of `text` keeps its first and last words whole there."""
+    if fragment[0].isalnum() and start > 0:
+        before = text[start - 1]
+        if before.isalnum() or (before in APOSTROPHES and start > 1 and text[start - 2].isalnum()):
+            return False
+    end = start + len(fragment)
+    return not (fragment[-1].isalnum() and end < len(text) and text[end].isalnum())
+
+
+def find_whole(text: str, fragment: str, pos: int) -> int:
+    """The first start >= pos where `fragment` stands in `text` with its words whole, or -1."""
+    found = text.find(fragment, pos)
+    while found >= 0 and not _whole(text, found, fragment):
+        found = text.find(fragment, found + 1)
+    return found
+
+
 def align(upper: str, lower: str) -> list[str] | None:
-    """The n + 1 gaps of `lower` around the n fragments of `upper`, or None when they are not in it in order."""
+    """The n + 1 gaps of `lower` around the n fragments of `upper`, or None when they are not in it in
+    order with their words whole."""
     gaps, pos = [], 0
     for fragment in fragments(upper):
-        found = lower.find(fragment, pos)
+        found = find_whole(lower, fragment, pos)
         if found < 0:
             return None
         gaps.append(lower[pos:found])

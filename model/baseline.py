@@ -10,31 +10,29 @@ learned more than copying.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 
 import numpy as np
 
-from model.format import StepFormat, encode
-from model.pairs import Pair
+from model.format import Encoded
+from model.markers import marker
 
 EPS_GRID = np.array([0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9])
 
 
-def copy_loss(pairs_by_step: dict[int, list[Pair]], tokenizer, fmt: StepFormat) -> dict[int, float]:
+def copy_loss(encoded_by_step: dict[int, list[Encoded]], tokenizer) -> dict[int, float]:
     """Per step, the baseline's mean loss in nats per target token, at its best eps."""
-    return {k: total / tokens for k, (total, tokens) in copy_totals(pairs_by_step, tokenizer, fmt).items()}
+    return {k: total / tokens for k, (total, tokens) in copy_totals(encoded_by_step, tokenizer).items()}
 
 
-def copy_totals(pairs_by_step: dict[int, list[Pair]], tokenizer, fmt: StepFormat) -> dict[int, tuple[float, int]]:
+def copy_totals(encoded_by_step: dict[int, list[Encoded]], tokenizer) -> dict[int, tuple[float, int]]:
     """Per step, (the baseline's loss summed over target tokens in nats, target tokens), at its best eps."""
     out = {}
     vocab = len(tokenizer)
-    seq2seq = replace(fmt, causal=False)  # the input as an encoder reads it: marker first, then the rung
-    for step, pairs in pairs_by_step.items():
+    for step, encoded in encoded_by_step.items():
+        markers = set(tokenizer.convert_tokens_to_ids([marker(step)]))  # the step marker is no text to copy
         shares = []  # per target token: its share among the input's tokens
-        for p in pairs:
-            e = encode(p, tokenizer, seq2seq)
-            src = e.source[1:]  # the step marker is no text to copy
+        for e in encoded:
+            src = [t for t in e.source if t not in markers]
             counts = Counter(src)
             shares.extend(counts[t] / max(len(src), 1) for t in e.target)
         shares_arr = np.asarray(shares)[None, :]  # (1, tokens)

@@ -11,8 +11,9 @@ from typing import Literal
 
 from model.format import Objective, StepFormat
 from model.markers import marker
+from model.task import Task
 
-FORMAT_VERSION = 2  # 1: no objective (every model rewrote); 2: objective and sentinels
+FORMAT_VERSION = 3  # 1: no objective (every model rewrote); 2: objective and sentinels; 3: length tokens
 
 
 class ModelError(ValueError):
@@ -33,18 +34,22 @@ class ExportInfo:
     max_words: int = 0  # chunk size of that build
     data: str = ""  # that build's folder
     format_version: int = FORMAT_VERSION
+    lengths: bool = False  # targets start with a length token (format 3)
+    text_words: int = 0  # median words of the texts (rung 0) it was trained on: sampling's default length
 
     @property
     def step_format(self) -> StepFormat:
-        return StepFormat(self.objective, self.causal, self.max_source_tokens, self.max_target_tokens)
+        return StepFormat(self.objective, self.causal, self.max_source_tokens, self.max_target_tokens, self.lengths)
 
     def limit(self, step: int) -> int:
         return self.max_new_tokens_by_step[str(step)]
 
     @classmethod
-    def make(cls, levels: int, fmt: StepFormat, task: str, limits: dict[str, int], build: dict) -> "ExportInfo":
+    def make(cls, levels: int, fmt: StepFormat, task: str, limits: dict[str, int], build: dict,
+             text_words: int) -> "ExportInfo":
         return cls(levels, fmt.objective, task, fmt.causal, fmt.max_source_tokens, fmt.max_target_tokens, limits,
-                   {str(k): marker(k) for k in range(1, levels + 1)}, build["ladder"], build["max_words"], build["out"])
+                   {str(k): marker(k) for k in range(1, levels + 1)}, build["ladder"], build["max_words"], build["out"],
+                   lengths=fmt.lengths, text_words=text_words)
 
     def write(self, folder: Path) -> None:
         (folder / "ladder.json").write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
@@ -74,7 +79,7 @@ def _expanders(runs: Path) -> tuple[list[Path], list[str]]:
         except ModelError:
             broken.append(str(path))
             continue
-        if info.task != "text":
+        if Task(info.task).expands:
             found.append(path.parent)
     return found, broken
 
@@ -98,16 +103,21 @@ def resolve(model: str | None, runs: Path = Path("runs")) -> Path:
                      "folder or a run folder of `train launch`)")
 
 
-def load(folder: Path, device: str = "cpu"):
-    """(model, tokenizer, ExportInfo) of an export folder; a clear ModelError if it is broken."""
+def load(folder: Path, device: str = "cpu", precision: str = "auto"):
+    """(model, tokenizer, ExportInfo) of an export folder, the model in `precision` (model.precision: auto
+    is bf16 where `device` computes it natively); a clear ModelError if it is broken."""
     from transformers import AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     from model.build import auto_class
+    from model.precision import dtype, resolve as resolve_precision
 
+    hf_logging.disable_progress_bar()  # a progress bar per load, in every command's output
     info = ExportInfo.read(folder)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
-        model = auto_class(info.causal).from_pretrained(str(folder)).to(device).eval()
+        precision = resolve_precision(precision, device)[0]
+        model = auto_class(info.causal).from_pretrained(str(folder)).to(device, dtype(precision)).eval()
     except Exception as e:  # transformers and safetensors raise many kinds for a damaged folder
         raise ModelError(f"{folder}: cannot load the model ({type(e).__name__}: {e})") from e
     if info.causal:

@@ -1,12 +1,13 @@
 """The per-token loss of the step format: one definition for training, validation and evaluation.
 
-An infill batch (one with `sentinel_ids`) is scored under the format's constraint (model.format.constrain),
-so the loss is the code length, in nats, of exactly the distribution that sampling draws from.
+Every target position is scored under the rules the decoder samples with (model.rules, carried by the
+batch as `allowed_keys` into `allowed_masks`), so the loss is the code length, in nats, of exactly the
+distribution that sampling draws from.
 """
 
 from __future__ import annotations
 
-from model.format import constrain, sentinel_counts
+import torch
 
 
 def token_losses(logits, labels):
@@ -17,23 +18,20 @@ def token_losses(logits, labels):
 
 
 def logits_and_labels(model, batch: dict):
-    """(logits (B, T, V), labels (B, T)) aligned so that logits[:, t] predicts labels[:, t]; constrained for infill.
-
-    `model` is a DeepSpeed engine or a plain transformers model."""
+    """(logits (B, T, V), labels (B, T)) aligned so that logits[:, t] predicts labels[:, t], with what the
+    rules forbid at -inf. `model` is a DeepSpeed engine or a plain transformers model."""
     device = model.device
     inputs = {k: batch[k].to(device) for k in ("input_ids", "attention_mask")}
-    labels = batch["labels"].to(device)
+    labels, keys = batch["labels"].to(device), batch["allowed_keys"].to(device)
     if getattr(model, "module", model).config.is_encoder_decoder:
         logits = model(**inputs, labels=labels).logits  # the decoder is fed the shifted labels
-    else:
-        logits, labels = model(**inputs).logits[:, :-1], labels[:, 1:]  # token t predicts token t + 1
-    if "sentinel_ids" in batch:
-        sentinels, specials = batch["sentinel_ids"].to(device), batch["special_ids"].to(device)
-        eos = getattr(model, "module", model).config.eos_token_id
-        count = sentinel_counts(labels, sentinels)
-        logits = constrain(logits.float(), count, batch["gaps"].to(device)[:, None].expand_as(count), sentinels,
-                           specials, eos)
-    return logits, labels
+    else:  # token t predicts token t + 1
+        logits, labels, keys = model(**inputs).logits[:, :-1], labels[:, 1:], keys[:, 1:]
+    allowed = batch["allowed_masks"].to(device)[keys]  # (B, T, V)
+    vocab = logits.shape[-1]
+    if allowed.shape[-1] != vocab:  # a model whose embedding is padded beyond the tokenizer: those never come
+        allowed = torch.nn.functional.pad(allowed, (0, vocab - allowed.shape[-1]), value=False)
+    return logits.float().masked_fill(~allowed, float("-inf")), labels
 
 
 def forward(model, batch: dict):

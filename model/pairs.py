@@ -1,28 +1,22 @@
-"""Ladder pairs as the model sees them: (rung k -> rung k - 1), read from the shards of a `datagen build`.
+"""Ladder pairs read from the shards of a `datagen build`, as the task says (model.task).
 
-`task` decides which pairs a ladder gives: `ladder`, every step of every variant; `oneshot`, the top
-rung to the text; `text`, the text alone (step 0, for a language model). Shards are streamed, never
-loaded whole, from a local folder or any fsspec URL (s3://, gs://, hf://...): a build folder is named
-by `data.path` and read through fsspec, as `datagen build` wrote it.
+Shards are streamed, never loaded whole, from a local folder or any fsspec URL (s3://, gs://, hf://...):
+a build folder is named by `data.path` and read through fsspec, as `datagen build` wrote it.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
+
+from model.task import Pair, Task
+
+__all__ = ["DataError", "Pair", "ladder_settings", "parquet_file", "read_pairs", "shards", "val_batches"]
 
 
 class DataError(ValueError):
     pass
-
-
-@dataclass(frozen=True)
-class Pair:
-    step: int  # k: expand rung k into rung k - 1 (the top rung's index for oneshot, 0 for text)
-    source: str  # rung k
-    target: str  # rung k - 1
 
 
 def _filesystem(path: str | Path):
@@ -65,26 +59,13 @@ def parquet_file(path: str | Path):
     return pq.ParquetFile(inner, filesystem=fs)
 
 
-def ladder_pairs(text: str, ladders: list[list[str]], task: str) -> Iterator[Pair]:
-    """The pairs of one chunk: its text and its variants' rungs 1..L."""
-    if task == "text":
-        yield Pair(0, "", text)
-        return
-    for ladder in ladders:
-        if task == "oneshot":
-            yield Pair(len(ladder), ladder[-1], text)
-            continue
-        rungs = [text, *ladder]
-        for k in range(1, len(rungs)):
-            yield Pair(k, rungs[k], rungs[k - 1])
-
-
 def read_pairs(files: list[str] | list[Path], task: str = "ladder") -> Iterator[Pair]:
     """Every pair of the shards in file order: per chunk and variant, steps 1..L (or as `task` says)."""
+    pairs = Task(task).pairs
     for f in files:
         for batch in parquet_file(f).iter_batches(columns=["text", "ladders"], batch_size=256):
             for text, ladders in zip(batch.column("text").to_pylist(), batch.column("ladders").to_pylist()):
-                yield from ladder_pairs(text, ladders, task)
+                yield from pairs(text, ladders)
 
 
 def val_batches(files: list[str] | list[Path], batch_size: int, max_batches: int, task: str = "ladder") -> dict[int, list[list[Pair]]]:
