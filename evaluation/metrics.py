@@ -1,17 +1,36 @@
 """Metrics of evaluation, as plain functions of texts (hand-checkable in tests/test_metrics.py).
 
-Words are those of the ladder contract (compressors.text), folded to lower case.
+Words are those of the ladder contract (compressors.analysis), folded to lower case.
 """
 
 from __future__ import annotations
 
 import math
 
-from compressors import text as T
+from collections import Counter
+
+from compressors import analysis
 
 
 def words(text: str) -> list[str]:
-    return [T.fold(w) for w in T.words(text)]
+    return [analysis.fold(w) for w in analysis.words(text)]
+
+
+def unigram_entropy(text: str) -> float | None:
+    """Entropy in bits of the word distribution within one text (MDLM's per-sample entropy); None: no words."""
+    counts = Counter(words(text))
+    n = sum(counts.values())
+    return -sum(c / n * math.log2(c / n) for c in counts.values()) if n else None
+
+
+def non_word_rate(texts: list[str]) -> float | None:
+    """The share of the texts' words that general English does not know: absent from wordfreq's English
+    list (read offline, as compressors.topic does), a possessive 's and digits aside. None: no words."""
+    from compressors.topic import DIGIT, english_rarities
+
+    known = english_rarities()
+    found = [DIGIT.sub("0", analysis.form(w)) in known for t in texts for w in analysis.words(t)]
+    return 1 - sum(found) / len(found) if found else None
 
 
 def ngrams(words: list[str], n: int) -> list[tuple[str, ...]]:

@@ -9,7 +9,7 @@ import sys
 
 from model.align import Rung
 from model.export import ModelError, load, resolve
-from sample.decode import Decoding
+from sample.decode import Decoding, OptionError
 from sample.expand import expand
 
 BOLD, PLAIN = "\033[1m", "\033[0m"
@@ -51,98 +51,84 @@ def _print_text(trajectories: list[list[Rung]], tree: int, style: str) -> None:
         print(f"\n{t[-1]}\n")
 
 
-def _json_trajectory(t: list[Rung]) -> list[dict]:
+def json_trajectory(t: list[Rung]) -> list[dict]:
+    """One trajectory as `sample --json` (and the server) give it: each rung's index, text and kept spans."""
     return [{"rung": len(t) - 1 - depth, "text": str(r), "kept": r.kept} for depth, r in enumerate(t)]
 
 
-def eval_main(argv: list[str]) -> int:
-    from pathlib import Path
-
-    from evaluation import EvalSettings, run as run_eval, table
-
-    p = argparse.ArgumentParser(prog="sample eval", description="Evaluate models side by side on held-out ladders.")
-    p.add_argument("--models", nargs="+", required=True, help="export or run folders: the ladder model and baselines")
-    p.add_argument("--judge", required=True, help="a text LM trained with data.task: text (configs/judge.yaml)")
-    p.add_argument("--data", default="ladders/default-L4", help="a datagen build folder (default ladders/default-L4)")
-    p.add_argument("--split", default="val", choices=["train", "val"])
-    p.add_argument("--seeds", type=int, default=8, help="held-out top rungs to expand")
-    p.add_argument("--num", type=int, default=4, help="samples per seed")
-    p.add_argument("--temperatures", type=float, nargs="+", default=[0.7, 1.0, 1.3])
-    p.add_argument("--top-p", type=float, default=0.95)
-    p.add_argument("--rng-seed", type=int, default=0)
-    p.add_argument("--max-new-tokens", type=int, help="length limit of every step (default: per step, from training)")
-    p.add_argument("--device", default=None)
-    p.add_argument("--out", default="eval", help="folder for eval.json and eval.png")
-    args = p.parse_args(argv)
-    import torch
-
-    from model.pairs import DataError
-
-    settings = EvalSettings(models=args.models, judge=args.judge, data=args.data, split=args.split, seeds=args.seeds,
-                            num=args.num, temperatures=args.temperatures, top_p=args.top_p, rng_seed=args.rng_seed,
-                            max_new_tokens=args.max_new_tokens,
-                            device=args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    try:
-        result = run_eval(settings, Path(args.out))
-    except (ModelError, DataError, ValueError) as e:
-        print(f"sample eval: error: {e}", file=sys.stderr)
-        return 2
-    print(table(result))
-    print(f"\n{args.out}/eval.json  {args.out}/eval.png")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["eval"]:
-        return eval_main(argv[1:])
-    p = argparse.ArgumentParser(prog="sample", description=__doc__, epilog="sample eval --help: evaluation")
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sample", description=__doc__,
+                                epilog="sample eval --help: evaluation; sample serve --help: the HTTP server")
     p.add_argument("--seed", required=True, help="the seed word (or words): the top rung")
     p.add_argument("--steps", type=int, default=None, help="expansion steps (default: the model's levels)")
     p.add_argument("--model", help="an export folder or run folder (default: the newest run in runs/)")
     p.add_argument("--num", type=int, default=1, help="independent expansions, generated as one batch")
     p.add_argument("--tree", type=int, default=1, help="branch B ways at every step (B^steps leaves)")
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--top-p", type=float, default=0.95)
-    p.add_argument("--top-k", type=int, default=0)
-    p.add_argument("--max-new-tokens", type=int, help="length limit of every step (default: per step, from training)")
+    p.add_argument("--words", type=int, default=None,
+                   help="words of the final text, within -20%%/+25%% (default: the typical text the model was trained on)")
+    p.add_argument("--temperature", type=float, default=Decoding.temperature, help="0: greedy (default %(default)s)")
+    p.add_argument("--top-p", type=float, default=Decoding.top_p, help="nucleus size, 1: all (default %(default)s)")
+    p.add_argument("--top-k", type=int, default=Decoding.top_k)
+    p.add_argument("--max-new-tokens", type=int, help="length limit of every step (default: enough for its words)")
     p.add_argument("--rng-seed", type=int, help="makes the output reproducible on the same machine")
     p.add_argument("--device", help="cpu, cuda, cuda:1… (default: a GPU when there is one)")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                   help="the model's float precision (auto: bf16 where the hardware computes it natively)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--show-kept", choices=["auto", "bold", "brackets", "none"], default="auto",
                    help="how text output marks what each rung kept from the rung above (auto: bold on a terminal)")
-    args = p.parse_args(argv)
+    return p
+
+
+def flag(option: str) -> str:
+    return "--" + option.replace("_", "-")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return run(args)
+    except OptionError as e:
+        print(f"sample: error: {flag(e.option)} {e.message}", file=sys.stderr)
+        return 2
     except (ModelError, ValueError) as e:
         print(f"sample: error: {e}", file=sys.stderr)
         return 2
+
+
+def open_model(model: str | None, device: str | None, precision: str):
+    """(folder, model, tokenizer, info, device, precision) for the CLI and the server."""
+    import torch
+
+    from model.precision import resolve as resolve_precision
+
+    folder = resolve(model)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    precision, _ = resolve_precision(precision, device)
+    return (folder, *load(folder, device, precision), device, precision)
 
 
 def run(args) -> int:
     import torch
 
     if not args.seed.strip():
-        raise ValueError("--seed is empty: give a word to expand")
-    if args.num < 1 or args.tree < 1:
-        raise ValueError("--num and --tree must be at least 1")
-    folder = resolve(args.model)
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model, tokenizer, info = load(folder, device)
-    if info.task == "text":
-        raise ValueError(f"{folder} is a judge model of text alone: it expands no seed")
+        raise OptionError("seed", "is empty: give a word to expand")
+    decoding = Decoding(args.temperature, args.top_p, args.top_k, args.max_new_tokens)  # checked before loading
+    folder, model, tokenizer, info, device, precision = open_model(args.model, args.device, args.precision)
     steps = info.levels if args.steps is None else args.steps
-    if not 1 <= steps <= info.levels:
-        raise ValueError(f"--steps {steps}: this model expands 1 to {info.levels} steps")
     rng_seed = args.rng_seed if args.rng_seed is not None else secrets.randbelow(2**31)
     torch.manual_seed(rng_seed)
-    decoding = Decoding(args.temperature, args.top_p, args.top_k, args.max_new_tokens)
-    trajectories = expand(model, tokenizer, info, args.seed, steps, args.num, args.tree, decoding)
+    words = -1 if args.words is None else args.words
+    try:
+        trajectories = expand(model, tokenizer, info, args.seed, steps, args.num, args.tree, decoding, words=words)
+    except FloatingPointError as e:
+        raise ModelError(f"{folder}: {e}: the weights may be damaged") from None
     if args.json:
         settings_out = {"seed": args.seed, "steps": steps, "num": args.num, "tree": args.tree, "rng_seed": rng_seed,
-                        "model": str(folder), "objective": info.objective, "device": device, **decoding.__dict__}
+                        "words": args.words, "model": str(folder), "objective": info.objective, "device": device,
+                        "precision": precision, **decoding.__dict__}
         print(json.dumps({"settings": settings_out, "trajectories": [[str(r) for r in t] for t in trajectories],
-                          "rungs": [_json_trajectory(t) for t in trajectories]}, ensure_ascii=False))
+                          "rungs": [json_trajectory(t) for t in trajectories]}, ensure_ascii=False))
     else:
         style = args.show_kept if args.show_kept != "auto" else ("bold" if sys.stdout.isatty() else "brackets")
         _print_text(trajectories, args.tree, style)

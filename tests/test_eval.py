@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN, datagen
+from tests.conftest import BIN, datagen, timed
 
 TINY = str(Path(__file__).parents[1] / "configs" / "tiny.yaml")
 KINDS = {
@@ -30,13 +30,13 @@ def evaluated(tmp_path_factory, small_corpus):
     datagen("build", "--input", str(small_corpus), "--out", str(ladders), "--levels", "3", "--variants", "2",
             "--max-words", "128", "--val-fraction", "0.2", "--workers", "1")
     for name, extra in KINDS.items():
-        subprocess.run([str(BIN / "train"), "launch", TINY, "--out", str(base / name), "--set", f"data.path={ladders}",
+        timed([str(BIN / "train"), "launch", TINY, "--out", str(base / name), "--set", f"data.path={ladders}",
                         *extra], check=True, capture_output=True)
     out = base / "report"
-    proc = subprocess.run(
+    proc = timed(
         [str(BIN / "sample"), "eval", "--models", *(str(base / n) for n in ("ladder", "rewrite", "oneshot", "ar")),
          "--judge", str(base / "judge"), "--data", str(ladders), "--seeds", "2", "--num", "2",
-         "--temperatures", "0.7", "1.0", "--max-new-tokens", "24", "--out", str(out)],
+         "--temperatures", "0.7", "1.0", "--top-p", "0.9", "1", "--words", "30", "--out", str(out)],
         capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -59,11 +59,14 @@ def test_eval_writes_json_and_plot(evaluated):
         assert all(v["bits_per_byte"] > 0 for v in m["teacher_forced"].values())
     assert [v["pairs"] for v in ladder["teacher_forced"].values()] == [v["pairs"] for v in rewrite["teacher_forced"].values()]
     for m in result["models"]:
-        assert set(m["chains"]) == {"0.7", "1.0"}
+        assert set(m["chains"]) == {"T=0.7 p=0.9", "T=0.7 p=1", "T=1 p=0.9", "T=1 p=1"}
         for c in m["chains"].values():
             assert 0 <= c["distinct_1"] <= 1 and c["judge_loss"] > 0 and 0 <= c["seed_coverage"] <= 1
-        assert m["training_tokens"] > 0 and m["parameters"] > 0
-    assert len(ladder["chains"]["1.0"]["example"]) == 4 and len(ar["chains"]["1.0"]["example"]) == 2
+            assert c["gen_ppl"] > 1 and 0 <= c["non_words"] <= 1 and c["unigram_entropy"] >= 0
+            assert 0.8 * 30 <= c["length_words"] <= 1.25 * 30  # length-matched: --words 30
+        assert m["training_tokens"] > 0 and m["parameters"] > 0 and m["whole_text"]["bits_per_byte"] > 0
+    assert len(ladder["chains"]["T=1 p=1"]["example"]) == 4 and len(ar["chains"]["T=1 p=1"]["example"]) == 2
+    assert result["judge"]["whole_text"]["bits_per_byte"] > 0
     assert len(result["seeds"]) == 2
 
 
@@ -73,23 +76,25 @@ def test_table_agrees_with_json(evaluated):
     rows = [line.split() for line in stdout.splitlines()]
     for m in result["models"]:
         for k, v in m["teacher_forced"].items():
-            row = next(r for r in rows if r[:2] == [m["name"], m["objective"]] and r[2].startswith(k))
+            row = next(r for r in rows if r[:2] == [m["name"], m["objective"]] and r[2].startswith(k + "→"))
             assert float(row[3]) == pytest.approx(v["loss"], abs=1e-3)
             assert float(row[4]) == pytest.approx(v["copy_loss"], abs=1e-3)
             assert float(row[7]) == pytest.approx(m["one_step"][k]["chrf"], abs=0.1)
             assert float(row[9]) == pytest.approx(m["one_step"][k]["contains_rung"], abs=1e-2)
         for t, c in m["chains"].items():
-            row = next(r for r in rows if r[:2] == [m["name"], t])
-            assert float(row[3]) == pytest.approx(c["distinct_2"], abs=1e-3)
-            assert float(row[8]) == pytest.approx(c["judge_loss"], abs=1e-3)
+            row = next(r for r in rows if r[:3] == [m["name"], *t.split()])
+            assert float(row[3]) == pytest.approx(c["gen_ppl"], abs=0.1)
+            assert float(row[4]) == pytest.approx(c["distinct_2"], abs=1e-3)
+            assert float(row[7]) == pytest.approx(c["non_words"], abs=1e-3)
 
 
 def test_same_rng_seed_same_result(evaluated, tmp_path):
     base, out, _ = evaluated
-    again = subprocess.run(
+    again = timed(
         [str(BIN / "sample"), "eval", "--models", str(base / "ladder"), "--judge", str(base / "judge"),
          "--data", str(json.loads((out / "eval.json").read_text())["settings"]["data"]), "--seeds", "2", "--num", "2",
-         "--temperatures", "0.7", "1.0", "--max-new-tokens", "24", "--out", str(tmp_path)], capture_output=True, text=True)
+         "--temperatures", "0.7", "1.0", "--top-p", "0.9", "1", "--words", "30", "--out", str(tmp_path)],
+        capture_output=True, text=True)
     assert again.returncode == 0, again.stderr[-2000:]
     first = json.loads((out / "eval.json").read_text())["models"][0]
     assert json.loads((tmp_path / "eval.json").read_text())["models"][0]["chains"] == first["chains"]
@@ -98,6 +103,6 @@ def test_same_rng_seed_same_result(evaluated, tmp_path):
 def test_judge_must_be_a_text_model(evaluated, tmp_path):
     base, out, _ = evaluated
     data = json.loads((out / "eval.json").read_text())["settings"]["data"]
-    proc = subprocess.run([str(BIN / "sample"), "eval", "--models", str(base / "ladder"), "--judge", str(base / "ar"),
+    proc = timed([str(BIN / "sample"), "eval", "--models", str(base / "ladder"), "--judge", str(base / "ar"),
                            "--data", data, "--out", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 2 and "judge must be a language model of text" in proc.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN, datagen
+from tests.conftest import BIN, datagen, timed
 
 TINY = str(Path(__file__).parents[1] / "configs" / "tiny.yaml")
 
@@ -22,13 +22,13 @@ def run(tmp_path_factory, small_corpus) -> Path:
     datagen("build", "--input", str(small_corpus), "--out", str(ladders), "--levels", "3", "--variants", "2",
             "--max-words", "128", "--val-fraction", "0.2", "--workers", "1")
     out = base / "run"
-    subprocess.run([str(BIN / "train"), "launch", TINY, "--out", str(out), "--set", f"data.path={ladders}",
+    timed([str(BIN / "train"), "launch", TINY, "--out", str(out), "--set", f"data.path={ladders}",
                     "--set", "schedule.max_steps=20"], check=True, capture_output=True)
     return out
 
 
 def sample(*args: str, check: bool = True, cwd=None) -> subprocess.CompletedProcess:
-    proc = subprocess.run([str(BIN / "sample"), *args], capture_output=True, text=True, cwd=cwd,
+    proc = timed([str(BIN / "sample"), *args], capture_output=True, text=True, cwd=cwd,
                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
     if check and proc.returncode != 0:
         raise AssertionError(f"sample {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -109,8 +109,8 @@ def test_default_model_is_the_newest_run(run, tmp_path):
     "args, message",
     [
         (["--seed", "   "], "seed is empty"),
-        (["--seed", "x", "--steps", "4"], "expands 1 to 3 steps"),
-        (["--seed", "x", "--steps", "0"], "expands 1 to 3 steps"),
+        (["--seed", "x", "--steps", "4"], "--steps 4 is out of range: from 1 to 3"),
+        (["--seed", "x", "--steps", "0"], "--steps 0 is out of range: from 1 to 3"),
     ],
 )
 def test_errors(run, args, message):

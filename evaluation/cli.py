@@ -1,0 +1,61 @@
+"""`sample eval`: models side by side on held-out ladders (the measurements of `evaluation.evaluate`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from evaluation.evaluate import EvalSettings, run, table
+from model.export import ModelError
+from model.pairs import DataError
+from sample.decode import Decoding, OptionError
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sample eval", description="Evaluate models side by side on held-out ladders.")
+    p.add_argument("--models", nargs="+", required=True, help="export or run folders: the ladder model and baselines")
+    p.add_argument("--judge", required=True, help="a text LM trained with data.task: text (configs/judge.yaml)")
+    p.add_argument("--data", default="ladders/default-L4", help="a datagen build folder (default ladders/default-L4)")
+    p.add_argument("--split", default="val", choices=["train", "val"])
+    p.add_argument("--seeds", type=int, default=8, help="held-out top rungs to expand")
+    p.add_argument("--num", type=int, default=4, help="samples per seed")
+    p.add_argument("--temperatures", type=float, nargs="+", default=[0.7, 1.0, 1.3])
+    p.add_argument("--top-p", type=float, nargs="+", default=[0.95], help="one or more nucleus sizes")
+    p.add_argument("--words", type=int, default=None,
+                   help="words of every final text (length-matched; default: each model's typical text)")
+    p.add_argument("--rng-seed", type=int, default=0)
+    p.add_argument("--max-new-tokens", type=int, help="length limit of every step (default: enough for its words)")
+    p.add_argument("--device", default=None)
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    p.add_argument("--out", default="eval", help="folder for eval.json and eval.png")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    import torch
+
+    try:
+        for t in args.temperatures:
+            for top_p in args.top_p:
+                Decoding(t, top_p, 0, args.max_new_tokens)  # one definition of the valid ranges
+        settings = EvalSettings(models=args.models, judge=args.judge, data=args.data, split=args.split,
+                                seeds=args.seeds, num=args.num, temperatures=args.temperatures, top_p=args.top_p,
+                                words=args.words, rng_seed=args.rng_seed, max_new_tokens=args.max_new_tokens,
+                                device=args.device or ("cuda" if torch.cuda.is_available() else "cpu"),
+                                precision=args.precision)
+        result = run(settings, Path(args.out))
+    except OptionError as e:
+        print(f"sample eval: error: --{e.option.replace('_', '-')} {e.message}", file=sys.stderr)
+        return 2
+    except (ModelError, DataError, ValueError) as e:
+        print(f"sample eval: error: {e}", file=sys.stderr)
+        return 2
+    print(table(result))
+    print(f"\n{args.out}/eval.json  {args.out}/eval.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+from textladder.commands import main
+
+main()
