@@ -20,7 +20,7 @@ from pathlib import Path
 
 from codec.coder import CoderSettings
 from codec.container import CodecError
-from compressors import text as T
+from compressors import analysis
 
 PER_DOC_BYTES = 4096  # leading bytes of each held-out document: several documents in a small input
 
@@ -91,7 +91,7 @@ def held_out_text(ladders: Path, max_bytes: int) -> str:
 
 def _leading_paragraphs(text: str, budget: int) -> str:
     out, size = [], 0
-    for p in T.PARAGRAPH.split(text.strip()):
+    for p in analysis.PARAGRAPH.split(text.strip()):
         if size + len(p.encode()) + 2 > budget:
             break
         out.append(p)
@@ -162,7 +162,7 @@ def run(inputs: list[Path] | None, models: list[str] | None, ladders: Path, max_
         source = [f"{ladders} val documents, {max_bytes} bytes at most"]
     folders = [resolve(m) for m in models] if models is not None else sorted(Path("runs").glob("*/export"))
     info_words = 256
-    chunks = [c.encode() for c in T.chunks(data.decode("utf-8", "replace"), info_words)]
+    chunks = [c.encode() for c in analysis.chunks(data.decode("utf-8", "replace"), info_words)]
     rows = classic_rows(data, chunks)
     with tempfile.TemporaryDirectory() as tmp:
         for folder in folders:

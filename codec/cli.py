@@ -22,7 +22,13 @@ def _parser() -> argparse.ArgumentParser:
     pk.add_argument("-o", "--output", type=Path, required=True)
     pk.add_argument("--model", help="an export folder or a run folder (default: the newest run in runs/)")
     pk.add_argument("--no-verify", action="store_true", help="skip decoding each chunk again (twice as fast)")
-    pk.add_argument("--threads", type=int, default=1, help="torch threads; unpack uses the same (default 1)")
+    pk.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    pk.add_argument("--batch", type=int, default=32, help="chunks coded per pass (default 32; recorded for unpack)")
+    pk.add_argument("--precision", default="fp32", choices=["auto", "fp32", "bf16"],
+                    help="the model's precision while coding (default fp32; auto: bf16 where native; recorded)")
+    pk.add_argument("--no-brotli", action="store_true",
+                    help="code every chunk with the model, even where brotli would store it smaller (to measure it)")
+    pk.add_argument("--force", action="store_true", help="write over an existing output")
     pk.add_argument("--json", action="store_true", help="print the measured sizes and ideal bits as JSON")
     pk.add_argument("--lossy", type=int, metavar="RUNG", help="lossy: store rung RUNG of each chunk's ladder and "
                     "the index of the best of --candidates seeded expansions (by chrF)")
@@ -34,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("archive", type=Path)
     up.add_argument("-o", "--output", type=Path, required=True)
     up.add_argument("--model", help="the model it was packed with (default: the one named in the archive)")
+    up.add_argument("--threads", type=int, help="torch threads (default: as packed; the bytes are the same)")
+    up.add_argument("--force", action="store_true", help="write over an existing output")
     bn = sub.add_parser("bench", help="bits per byte against gzip, bzip2, xz, zstd, brotli and PPMd")
     bn.add_argument("--input", nargs="*", type=Path, help="files (default: the val documents of --ladders)")
     bn.add_argument("--models", nargs="*", default=None, help="export or run folders (default: every runs/*/export)")
@@ -53,13 +61,20 @@ def _pack(args) -> None:
     from codec.lossy import LossySettings
     from codec.online import OnlineSettings
 
+    from model.precision import resolve as resolve_precision
+
+    for flag, value in (("--threads", args.threads), ("--batch", args.batch)):
+        if value < 1:
+            raise CodecError(f"{flag} {value}: at least 1")
     folder = resolve(args.model)
     lossy = LossySettings(args.lossy, args.candidates) if args.lossy is not None else None
     if args.online and lossy:
         raise CodecError("--online and --lossy do not go together: --online codes losslessly")
     online = OnlineSettings(lr=args.online_lr) if args.online else None
-    stats = pack(args.input, args.output, folder, CoderSettings(threads=args.threads, verify=not args.no_verify), lossy,
-                 online)
+    precision, _ = resolve_precision(args.precision, "cpu")
+    settings = CoderSettings(threads=args.threads, verify=not args.no_verify, brotli=not args.no_brotli, batch=args.batch,
+                             precision=precision)
+    stats = pack(args.input, args.output, folder, settings, lossy, online, force=args.force)
     rate = 8 * stats.archive_bytes / max(stats.input_bytes, 1)
     print(f"{args.input} → {args.output}: {stats.input_bytes} → {stats.archive_bytes} bytes ({rate:.3f} bits/byte), "
           f"{stats.chunks} chunks, fallback {dict(stats.fallbacks) or 0}, "
@@ -73,8 +88,10 @@ def _unpack(args) -> None:
     from codec.pack import unpack
     from model.export import resolve
 
+    if args.threads is not None and args.threads < 1:
+        raise CodecError(f"--threads {args.threads}: at least 1")
     folder = resolve(args.model) if args.model else None
-    seconds = unpack(args.archive, args.output, folder)
+    seconds = unpack(args.archive, args.output, folder, args.threads, force=args.force)
     print(f"{args.archive} → {args.output} ({seconds:.1f} s)", file=sys.stderr)
 
 

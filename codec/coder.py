@@ -1,11 +1,13 @@
-"""Coding one chunk with the model: its steps' target tokens under the model's distribution.
+"""Coding chunks with the model: each step's target tokens, range-coded under the step decoder's distribution.
 
-Pack and unpack get their probabilities from the same code: a `Session` decodes token by token with a
-KV cache, as `sample.decode.sample_seq2seq` does, applying the infill constraint exactly as sampling
-does, on CPU in fp32 with deterministic algorithms and a fixed thread count. Pack feeds it the known
-tokens, unpack the decoded ones, so both see the same numbers. Probabilities are quantized to integer
-frequencies with a floor of 1, so no token is impossible, and a position the constraint forces (one
-token left) is not coded at all.
+Pack and unpack get their probabilities from the same code, the step decoder of sampling
+(model.decoder, with its rules: the codec's distribution is the one sampling draws from). Chunks are
+coded in batches of `batch` consecutive model-coded chunks, every chunk of a batch at the same step in
+one pass: a batch's shape changes float results, so the layout follows from the archive alone (its
+chunk flags and the batch size in its header) and unpack rebuilds exactly the batches pack coded.
+Each chunk has its own range code. Probabilities are quantized to integer frequencies with a floor
+of 1, so no token is impossible, and a position the rules force (one token left) is not coded at all.
+Every batch runs on one CPU thread with deterministic algorithms, in the precision the header records.
 """
 
 from __future__ import annotations
@@ -17,28 +19,26 @@ import numpy as np
 
 from compressors.ladder import LadderConfig, build
 from compressors.select import CannotCompress
+from model.decoder import decode_step
 from model.export import ExportInfo
-from model.format import AlignmentError, constrain, infill_target, pieces, sentinel_ids, source_ids, special_ids, to_rung
+from model.format import AlignmentError, plan, rung_of, source_ids, target_ids, to_rung
+from model.pairs import Pair
+from model.task import Task
 
 TOTAL = 1 << 24  # quantization total; constriction's default range coder has 24 bits of precision
 
 
 @dataclass(frozen=True)
 class CoderSettings:
-    threads: int = 1  # torch threads: float reductions may depend on it, so it is fixed and recorded
-    verify: bool = True  # decode each chunk again in pack and fall back when it does not round-trip
-    max_tokens: int = 65536  # per step in unpack: a damaged archive stops instead of looping
+    threads: int = 1  # torch threads while coding (results do not depend on it here; recorded all the same)
+    verify: bool = True  # decode each batch again in pack and fall back for a chunk that does not come back
+    brotli: bool = True  # keep a chunk as text where brotli stores it in fewer bytes (and the input whole where smaller)
+    batch: int = 32  # model-coded chunks per pass; the archive records it and unpack codes the same batches
+    precision: str = "fp32"  # the model's float precision while coding (resolved: never "auto")
 
     def as_dict(self) -> dict:
-        """What unpack needs (verify is pack's alone)."""
-        return {k: v for k, v in asdict(self).items() if k != "verify"}
-
-
-@dataclass(frozen=True)
-class Step:
-    step: int  # k: rung k expanded into rung k - 1 (the top rung's index for oneshot, 0 for text)
-    upper: str  # rung k ("" for a text model)
-    lower: str  # rung k - 1
+        """What unpack needs (verify and brotli are pack's alone)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("verify", "brotli")}
 
 
 @dataclass
@@ -46,7 +46,6 @@ class Cost:
     """Ideal code length in bits (-log2 p under the unquantized model) of a chunk, per step."""
     by_step: dict[int, float] = field(default_factory=dict)
     tokens: int = 0
-    steps: list = field(default_factory=list)  # the Steps coded (what --online then trains on)
 
 
 def setup(threads: int) -> None:
@@ -69,114 +68,63 @@ def ladder_config(info: ExportInfo) -> LadderConfig:
     return LadderConfig(**{"levels": info.levels, "scorer": "rake", **info.ladder, "variants": 1})
 
 
-def steps_of(chunk: str, info: ExportInfo, document: str | None = None) -> tuple[str, list[Step]]:
-    """(the top word the fallback codes, the steps the model codes) for a chunk, or Unfit.
+def steps_of(chunk: str, info: ExportInfo, document: str | None = None) -> tuple[str, list[Pair]]:
+    """(the top rung the side stream stores, the pairs the model codes, first step first) for a chunk, or Unfit.
 
     `document`: the whole text the chunk was cut from, which the "topic" scorer steers by (as datagen)."""
-    if info.task == "text":
-        return "", [Step(0, "", chunk)]
+    task = Task(info.task)
+    if not task.expands:
+        return "", task.chain([chunk])
     try:
         rungs = [chunk, *build(chunk, ladder_config(info), document=document).variants[0]]
     except CannotCompress as e:
         raise Unfit(f"no ladder ({e.reason})") from e
-    top = rungs[-1]
-    if info.task == "oneshot":
-        return top, [Step(len(rungs) - 1, top, chunk)]
-    return top, [Step(k, rungs[k], rungs[k - 1]) for k in range(len(rungs) - 1, 0, -1)]
+    return rungs[-1], task.chain(rungs)
 
 
-def target_ids(tok, info: ExportInfo, step: Step) -> list[int]:
-    """The tokens the model writes for a step, untruncated, ending with the end token."""
-    fmt = info.step_format
-    if fmt.infill:
+def targets_of(tok, info: ExportInfo, pairs: list[Pair]) -> list[list[int]]:
+    """The tokens the model writes for each pair, or Unfit when they would not give the rung back exactly."""
+    fmt, out = info.step_format, []
+    for p in pairs:
         try:
-            return infill_target(tok, step.upper, step.lower)
+            ids = target_ids(tok, fmt, p.source, p.target)
         except AlignmentError as e:
-            raise Unfit(f"step {step.step}: {e}") from e
-    ids = pieces(tok, [step.lower])[0] if fmt.causal else tok(step.lower)["input_ids"]
-    return ids if ids and ids[-1] == tok.eos_token_id else [*ids, tok.eos_token_id]
-
-
-def rung_of(tok, info: ExportInfo, step: Step, ids: list[int]) -> str:
-    """The rung these written tokens give, exactly as sampling reads them."""
-    return str(to_rung(tok, info.step_format, step.upper, ids))
-
-
-# --- the model's distribution, one token at a time --------------------------------------------------
-
-class Session:
-    """Next-token probabilities of one step, fed one token at a time (KV cache, fp32, CPU)."""
-
-    def __init__(self, model, tok, info: ExportInfo, step: Step):
-        import torch
-        from transformers.cache_utils import DynamicCache, EncoderDecoderCache
-
-        self.model, self.tok, self.eos = model, tok, tok.eos_token_id
-        fmt = info.step_format
-        source, gaps = source_ids(tok, fmt, step.upper, step.step)
-        self.causal, self.infill = fmt.causal, fmt.infill
-        self.positions = _positions(model)
-        self.used = len(source)
-        with torch.no_grad():
-            if self.causal:
-                self.cache = DynamicCache()
-                self.logits = model(input_ids=torch.tensor([source]), past_key_values=self.cache,
-                                    use_cache=True).logits[:, -1]
-            else:
-                ids = torch.tensor([source])
-                self.mask = torch.ones_like(ids)
-                self.enc = model.get_encoder()(input_ids=ids, attention_mask=self.mask).last_hidden_state
-                self.cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
-                self.used = 0
-                self._decode(model.config.decoder_start_token_id)
-        if self.infill:
-            sent = sentinel_ids(tok)
-            self.sent = torch.tensor(sent)
-            self.sent_set = set(sent)
-            self.specials = torch.tensor(special_ids(tok))
-            self.count, self.due = torch.zeros(1, dtype=torch.long), torch.tensor([gaps])
-
-    def _decode(self, token: int) -> None:
-        import torch
-        from transformers.modeling_outputs import BaseModelOutput
-
-        self.used += 1
-        if self.positions and self.used > self.positions:
-            raise Unfit(f"longer than the model's {self.positions} positions")
-        with torch.no_grad():
-            if self.causal:
-                out = self.model(input_ids=torch.tensor([[token]]), past_key_values=self.cache, use_cache=True)
-            else:
-                out = self.model(encoder_outputs=BaseModelOutput(last_hidden_state=self.enc), attention_mask=self.mask,
-                                 decoder_input_ids=torch.tensor([[token]]), past_key_values=self.cache, use_cache=True)
-        self.logits = out.logits[:, -1]
-
-    def probs(self) -> np.ndarray:
-        """(V,) float64 probabilities of the next token, after the infill constraint."""
-        import torch
-
-        logits = self.logits.float()
-        if self.infill:
-            logits = constrain(logits, self.count, self.due, self.sent, self.specials, self.eos)
-        return torch.softmax(logits, dim=-1)[0].double().numpy()
-
-    def feed(self, token: int) -> None:
-        if self.infill and token in self.sent_set:
-            self.count += 1
-        self._decode(token)
-
-
-def _positions(model) -> int:
-    """Learned positions of a decoder (GPT-2, BART), 0 for T5's relative ones."""
-    cfg = model.config
-    if getattr(cfg, "model_type", "") == "t5":
-        return 0
-    return getattr(cfg, "n_positions", None) or getattr(cfg, "max_position_embeddings", 0) or 0
+            raise Unfit(f"step {p.step}: {e}") from e
+        if str(to_rung(tok, fmt, p.source, ids)) != p.target:
+            raise Unfit(f"step {p.step}: the tokenizer does not give this rung back")
+        out.append(ids)
+    return out
 
 
 def quantize(p: np.ndarray) -> np.ndarray:
-    """Integer frequencies (as float64 for constriction), each at least 1, summing to about TOTAL."""
-    return np.floor(p * (TOTAL - len(p))) + 1.0
+    """Integer frequencies (as float64 for constriction), each at least 1, summing to about TOTAL; p (..., V)."""
+    return np.floor(p * (TOTAL - p.shape[-1])) + 1.0
+
+
+# --- coding a batch, step by step -------------------------------------------------------------------
+
+def _run_step(model, tok, info: ExportInfo, uppers: list[str], step: int, limit: int, code_token):
+    """One step for every chunk of a batch; `code_token(row, probs (V,) float64)` returns the row's token.
+
+    The rows are planned without a token limit, as teacher forcing is (so the distribution is the
+    loss's); `limit` only stops a damaged code that never ends: Unfit past it."""
+    import torch
+
+    fmt = info.step_format
+    sources = [source_ids(tok, fmt, u, step) for u in uppers]
+    plans = [plan(fmt, u) for u in uppers]
+    written = [0] * len(uppers)
+
+    def choose(logits, active: list[int]):
+        probs = torch.softmax(logits, dim=-1).double().cpu().numpy()  # (b, V)
+        for r in active:
+            written[r] += 1
+            if written[r] > limit:
+                raise Unfit(f"step {step}: no end within the {limit} tokens the archive allows")
+        return torch.tensor([code_token(r, probs[i]) for i, r in enumerate(active)], device=logits.device)
+
+    rows = decode_step(model, tok, fmt, sources, plans, choose)
+    return [str(rung_of(row, u, fmt)) for row, u in zip(rows, uppers)]
 
 
 def _forced(p: np.ndarray) -> int | None:
@@ -184,74 +132,53 @@ def _forced(p: np.ndarray) -> int | None:
     return int(nonzero[0]) if len(nonzero) == 1 else None
 
 
-# --- coding -----------------------------------------------------------------------------------------
-
-def encode_step(session: Session, ids: list[int], encoder, cost: Cost, step: int) -> None:
+def encode_batch(model, tok, info: ExportInfo, chains: list[list[Pair]], targets: list[list[list[int]]],
+                 limits: dict[int, int]) -> tuple[list[np.ndarray], list[Cost], dict[int, str]]:
+    """(the range code of each chunk of a batch as uint32 words, its ideal cost, {chunk: why it cannot be
+    coded}). chains, targets: each chunk's pairs and their target tokens, first step first."""
     import constriction
 
-    bits = 0.0
-    for i, t in enumerate(ids):
-        p = session.probs()
-        if _forced(p) is None:
-            bits -= math.log2(max(p[t], 1e-300))
-            encoder.encode(t, constriction.stream.model.Categorical(quantize(p), perfect=False))
-        elif _forced(p) != t:
-            raise Unfit(f"step {step}: token {t} where the format forces {_forced(p)}")
-        if i < len(ids) - 1:
-            session.feed(t)
-    cost.by_step[step] = cost.by_step.get(step, 0.0) + bits
-    cost.tokens += len(ids)
+    Categorical = constriction.stream.model.Categorical
+    encoders = [constriction.stream.queue.RangeEncoder() for _ in chains]
+    costs, unfit = [Cost() for _ in chains], {}
+    for s in range(len(chains[0])):
+        pairs = [c[s] for c in chains]
+        pos = [0] * len(chains)
+
+        def code_token(r: int, p: np.ndarray) -> int:
+            t = targets[r][s][pos[r]]
+            pos[r] += 1
+            forced = _forced(p)
+            if forced is None:
+                costs[r].by_step[pairs[r].step] = costs[r].by_step.get(pairs[r].step, 0.0) - math.log2(max(p[t], 1e-300))
+                encoders[r].encode(t, Categorical(quantize(p), perfect=False))
+            elif forced != t:
+                unfit.setdefault(r, f"step {pairs[r].step}: token {t} where the rules force {forced}")
+            costs[r].tokens += 1
+            return t
+
+        _run_step(model, tok, info, [p.source for p in pairs], pairs[0].step, limits[pairs[0].step], code_token)
+    return [e.get_compressed() for e in encoders], costs, unfit
 
 
-def decode_step(session: Session, decoder, limit: int) -> list[int]:
+def decode_batch(model, tok, info: ExportInfo, tops: list[str], codes: list[np.ndarray],
+                 limits: dict[int, int]) -> list[list[Pair]]:
+    """Each chunk of a batch from its top rung and range code: every step's rung from the one above. Returns
+    each chunk's pairs as decoded, first step first (the last one's target is the text)."""
     import constriction
 
-    out: list[int] = []
-    while len(out) < limit:
-        p = session.probs()
+    Categorical = constriction.stream.model.Categorical
+    decoders = [constriction.stream.queue.RangeDecoder(c) for c in codes]
+    chains: list[list[Pair]] = [[] for _ in tops]
+    rungs = list(tops)
+
+    def code_token(r: int, p: np.ndarray) -> int:
         forced = _forced(p)
-        t = forced if forced is not None else int(
-            decoder.decode(constriction.stream.model.Categorical(quantize(p), perfect=False)))
-        out.append(t)
-        if t == session.eos:
-            return out
-        session.feed(t)
-    raise Unfit(f"no end token in {limit} tokens")
+        return forced if forced is not None else int(decoders[r].decode(Categorical(quantize(p), perfect=False)))
 
-
-def encode_chunk(model, tok, info: ExportInfo, chunk: str, document: str | None = None) -> tuple[str, np.ndarray, Cost]:
-    """(top word, the chunk's range code as uint32 words, its ideal cost), or Unfit."""
-    import constriction
-
-    top, steps = steps_of(chunk, info, document)
-    encoder, cost = constriction.stream.queue.RangeEncoder(), Cost(steps=steps)
-    for step in steps:
-        ids = target_ids(tok, info, step)
-        if rung_of(tok, info, step, ids) != step.lower:
-            raise Unfit(f"step {step.step}: the tokenizer does not give this rung back")
-        encode_step(Session(model, tok, info, step), ids, encoder, cost, step.step)
-    return top, encoder.get_compressed(), cost
-
-
-def decode_chunk(model, tok, info: ExportInfo, top: str, words: np.ndarray, limit: int) -> str:
-    """The chunk from its top word and range code: each step's rung from the one above."""
-    return decode_steps(model, tok, info, top, words, limit)[-1].lower
-
-
-def decode_steps(model, tok, info: ExportInfo, top: str, words: np.ndarray, limit: int) -> list[Step]:
-    """The steps of a chunk decoded from its top word and range code, top first (the last one's lower is the text)."""
-    import constriction
-
-    decoder = constriction.stream.queue.RangeDecoder(words)
-    if info.task == "text":
-        plan = [0]
-    elif info.task == "oneshot":
-        plan = [info.levels]
-    else:
-        plan = list(range(info.levels, 0, -1))
-    rung, steps = top, []
-    for k in plan:
-        step = Step(k, rung, "")
-        rung = rung_of(tok, info, step, decode_step(Session(model, tok, info, step), decoder, limit))
-        steps.append(Step(k, step.upper, rung))
-    return steps
+    for step in Task(info.task).steps(info.levels):
+        lower = _run_step(model, tok, info, rungs, step, limits[step], code_token)
+        for chain, upper, text in zip(chains, rungs, lower):
+            chain.append(Pair(step, upper, text))
+        rungs = lower
+    return chains

@@ -1,11 +1,13 @@
-"""The `.tlz` archive: a JSON header, a zstd-compressed side stream and the range-coded words.
+"""The `.tlz` archive: a JSON header, a brotli-compressed side stream and the range-coded words.
 
-    b"TLZ\\0" | u32 header length | zlib(header JSON) | u64 side length | zstd(side) | range-coded u32 words
+    b"TLZ\\0" | u32 header length | zlib(header JSON) | u64 side length | brotli(side) | range-coded u32 words
 
-The header names the format version, the model's and tokenizer's hashes and the library versions, so
-`unpack` refuses another model instead of writing garbage. The side stream holds what the model does
-not code: the kind of input, each chunk's flag, its top word or its fallback text, the word count of
-its range code, and the whitespace patch (codec.layout).
+The header names the format version, the model's and tokenizer's hashes, the library versions and the
+coder's settings (batch size, precision, each step's token limit), so `unpack` refuses another model
+instead of writing garbage and rebuilds the batches pack coded. The side stream holds what the model
+does not code: the kind of input, each chunk's flag, its top rung and a hash of the chunk, or its text,
+the word count of its range code, and the whitespace patch (codec.layout). Format 1 (before the rules
+of model.rules and batches) is refused with a message: its probabilities can no longer be rebuilt.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MAGIC = b"TLZ\0"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 RAW, TEXT = 0, 1  # the whole input by the fallback (binary, invalid UTF-8); text in model chunks
 MODEL, FALLBACK = 0, 1  # how a chunk is coded
 
@@ -113,21 +115,23 @@ class Reader:
 
 # --- the file ---------------------------------------------------------------------------------------
 
-def write(path: Path, header: Header, side: bytes, words: bytes) -> int:
-    """Write the archive; its size in bytes."""
-    import zstandard
+def compress_side(side: bytes) -> bytes:
+    import brotli
 
+    return brotli.compress(side, quality=11)
+
+
+def archive(header: Header, side: bytes, words: bytes) -> bytes:
+    """The archive's bytes."""
     # zlib: a third off the header, a fixed cost that counts on small files
     head = zlib.compress(json.dumps(header.__dict__, sort_keys=True, separators=(",", ":")).encode(), 9)
-    packed = zstandard.ZstdCompressor(level=19).compress(side)
-    blob = MAGIC + struct.pack("<I", len(head)) + head + struct.pack("<Q", len(packed)) + packed + words
-    path.write_bytes(blob)
-    return len(blob)
+    packed = compress_side(side)
+    return MAGIC + struct.pack("<I", len(head)) + head + struct.pack("<Q", len(packed)) + packed + words
 
 
 def read(path: Path) -> tuple[Header, bytes, bytes]:
     """(header, side stream, range-coded words) of an archive; CodecError naming the file if it is not one."""
-    import zstandard
+    import brotli
 
     try:
         blob = path.read_bytes()
@@ -139,20 +143,23 @@ def read(path: Path) -> tuple[Header, bytes, bytes]:
         (n,) = struct.unpack_from("<I", blob, 4)
         raw = json.loads(zlib.decompress(blob[8 : 8 + n]))
         if raw.get("format_version") != FORMAT_VERSION:
-            raise CodecError(f"{path}: archive format {raw.get('format_version')}, this codec reads {FORMAT_VERSION}")
+            raise CodecError(f"{path}: archive format {raw.get('format_version')}, this codec reads {FORMAT_VERSION} "
+                             "(format 1 came before the decoding rules: unpack it with the textladder that packed it)")
         header = Header(**raw)
         (m,) = struct.unpack_from("<Q", blob, 8 + n)
         start = 16 + n
-        side = zstandard.ZstdDecompressor().decompress(blob[start : start + m])
+        side = brotli.decompress(blob[start : start + m])
     except CodecError:
         raise
-    except Exception as e:  # struct, json, zstd and dataclass errors all mean a damaged file
+    except Exception as e:  # struct, json, brotli and dataclass errors all mean a damaged file
         raise CodecError(f"{path}: damaged archive ({type(e).__name__}: {e})") from e
-    return header, side, blob[start + m :]
+    words = blob[start + m :]
+    if len(words) % 4:
+        raise CodecError(f"{path}: damaged archive: {len(words) % 4} bytes past the last whole code word "
+                         "(cut, or bytes appended)")
+    return header, side, words
 
 
-def header_size(path: Path) -> int:
+def header_size(blob: bytes) -> int:
     """Bytes of magic, length and header at the start of an archive."""
-    with path.open("rb") as f:
-        start = f.read(8)
-    return 8 + struct.unpack_from("<I", start, 4)[0]
+    return 8 + struct.unpack_from("<I", blob, 4)[0]

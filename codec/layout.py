@@ -1,6 +1,6 @@
 """How a text is cut into model chunks so that the original bytes can be rebuilt exactly.
 
-`compressors.text.chunks` (what datagen cuts documents with) normalizes whitespace: runs collapse to a
+`compressors.analysis.chunks` (what datagen cuts documents with) normalizes whitespace: runs collapse to a
 space, paragraphs are separated by one blank line, and a cut inside a long sentence may add a space.
 It keeps every other character in order. So the text is rebuilt from the chunks' non-space characters
 plus a *patch*: the whitespace runs of the original that differ from those of the chunks joined by
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from compressors import text as T
+from compressors import analysis
 
 SEPARATOR = "\n\n"  # chunks are joined by a blank line: the usual paragraph break costs no patch entry
 SPACE = re.compile(r"\s+")
@@ -37,7 +37,7 @@ def spaces(text: str) -> tuple[str, dict[int, str]]:
 
 def cut(text: str, max_words: int) -> Layout | None:
     """The chunks of `text` and the patch that rebuilds it from them; None if they lost a character."""
-    chunks = T.chunks(text, max_words)
+    chunks = analysis.chunks(text, max_words)
     solid, original = spaces(text)
     joined_solid, joined = spaces(SEPARATOR.join(chunks))
     if joined_solid != solid:

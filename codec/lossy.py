@@ -9,11 +9,12 @@ not kept: the output is the regenerated chunks separated by blank lines.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
-from codec import container as C
+from codec import container
 from codec.coder import Unfit, steps_of
 from model.export import ExportInfo
+from model.task import Task
 
 LOSSY = 2  # the side stream's kind for a lossy archive
 
@@ -27,21 +28,19 @@ class LossySettings:
     seed: int = 0
 
     def check(self, info: ExportInfo) -> None:
-        if info.task == "text" or info.causal and info.task != "oneshot":
-            raise C.CodecError("--lossy needs a model that expands a rung (a ladder or one-shot model)")
-        allowed = [info.levels] if info.task == "oneshot" else list(range(1, info.levels + 1))
+        if not Task(info.task).expands:
+            raise container.CodecError("--lossy needs a model that expands a rung (a ladder or one-shot model)")
+        allowed = sorted(Task(info.task).steps(info.levels))
         if self.rung not in allowed:
-            raise C.CodecError(f"--lossy {self.rung}: this model expands rung {allowed} (its levels: {info.levels})")
+            raise container.CodecError(f"--lossy {self.rung}: this model expands rung {allowed} (its levels: {info.levels})")
         if self.candidates < 1:
-            raise C.CodecError(f"--candidates {self.candidates}: at least 1")
+            raise container.CodecError(f"--candidates {self.candidates}: at least 1")
 
 
 def stored_rung(chunk: str, info: ExportInfo, rung: int, document: str | None = None) -> str:
     """Rung `rung` of the chunk's variant-0 ladder, or Unfit when it has no ladder."""
-    top, steps = steps_of(chunk, info, document)
-    if info.task == "oneshot":
-        return top
-    return next(s.upper for s in steps if s.step == rung)
+    _, pairs = steps_of(chunk, info, document)
+    return next(p.source for p in pairs if p.step == rung)
 
 
 def expand_one(model, tok, info: ExportInfo, upper: str, settings: LossySettings, chunk: int, candidate: int) -> str:
@@ -53,10 +52,9 @@ def expand_one(model, tok, info: ExportInfo, upper: str, settings: LossySettings
 
     generator = torch.Generator().manual_seed((settings.seed * 1_000_003 + chunk) * 65_537 + candidate)
     decoding = Decoding(settings.temperature, settings.top_p)
-    steps = [settings.rung] if info.task == "oneshot" else range(settings.rung, 0, -1)
     rung = upper
-    for k in steps:
-        rung = str(step_once(model, tok, info, [rung], k, decoding, 1, generator)[0])
+    for k in Task(info.task).steps(settings.rung):
+        rung = str(step_once(model, tok, info, [rung], k, decoding, 1, generator, words=None)[0])
     return rung
 
 
@@ -77,37 +75,33 @@ def best_candidate(model, tok, info, chunk_text: str, upper: str, settings: Loss
 def pack_side(chunks: list[str], model, tok, info, settings: LossySettings, side: bytearray, bar,
               document: str | None = None) -> list[float]:
     """Write the lossy side stream; the chrF of each chunk's kept expansion (100 for a stored chunk)."""
-    C.put_uint(side, LOSSY)
-    C.put_uint(side, len(chunks))
+    container.put_uint(side, LOSSY)
+    container.put_uint(side, len(chunks))
     scores = []
     for i, chunk in enumerate(chunks):
         try:
             upper = stored_rung(chunk, info, settings.rung, document)
         except Unfit:
-            C.put_uint(side, C.FALLBACK)
-            C.put_bytes(side, chunk.encode("utf-8"))
+            container.put_uint(side, container.FALLBACK)
+            container.put_bytes(side, chunk.encode("utf-8"))
             scores.append(100.0)
         else:
             index, _, score = best_candidate(model, tok, info, chunk, upper, settings, i)
-            C.put_uint(side, C.MODEL)
-            C.put_bytes(side, upper.encode("utf-8"))
-            C.put_uint(side, index)
+            container.put_uint(side, container.MODEL)
+            container.put_bytes(side, upper.encode("utf-8"))
+            container.put_uint(side, index)
             scores.append(score)
         bar.update(len(chunk.encode("utf-8")))
     return scores
 
 
-def unpack_side(reader: C.Reader, model, tok, info, settings: LossySettings, bar) -> str:
+def unpack_side(reader: container.Reader, model, tok, info, settings: LossySettings, bar) -> str:
     out = []
     for i in range(reader.uint()):
-        if reader.uint() == C.FALLBACK:
+        if reader.uint() == container.FALLBACK:
             out.append(reader.bytes().decode("utf-8"))
         else:
             upper = reader.bytes().decode("utf-8")
             out.append(expand_one(model, tok, info, upper, settings, i, reader.uint()))
         bar.update(len(out[-1].encode("utf-8")))
     return "\n\n".join(out)
-
-
-def settings_dict(settings: LossySettings) -> dict:
-    return asdict(settings)

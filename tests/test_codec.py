@@ -13,7 +13,7 @@ from codec import coder, container
 from codec.coder import CoderSettings
 from codec.layout import cut, rebuild
 from codec.pack import pack, unpack
-from tests.conftest import BIN
+from tests.conftest import BIN, timed
 
 ROOT = Path(__file__).parents[1]
 TINY = str(ROOT / "configs" / "tiny.yaml")
@@ -23,7 +23,7 @@ EMMA = ("Emma Woodhouse, handsome, clever, and rich, with a comfortable home and
 
 
 def train(ladders: Path, out: Path, *sets: str) -> Path:
-    subprocess.run([str(BIN / "train"), "launch", TINY, "--out", str(out), "--set", f"data.path={ladders}",
+    timed([str(BIN / "train"), "launch", TINY, "--out", str(out), "--set", f"data.path={ladders}",
                     "--set", "schedule.max_steps=12", *(x for s in sets for x in ("--set", s))],
                    check=True, capture_output=True)
     return out / "export"
@@ -55,8 +55,8 @@ HOSTILE = {
 def round_trip(tmp_path: Path, data: bytes, model: Path, **settings) -> container.Header:
     src, packed, out = tmp_path / "in", tmp_path / "in.tlz", tmp_path / "out"
     src.write_bytes(data)
-    pack(src, packed, model, CoderSettings(**settings))
-    unpack(packed, out)
+    pack(src, packed, model, CoderSettings(**settings), force=True)
+    unpack(packed, out, force=True)
     assert out.read_bytes() == data
     return container.read(packed)[0]
 
@@ -70,7 +70,7 @@ def test_corpus_text_is_coded_by_the_model(tmp_path, ladder_model, corpus_docs):
     data = corpus_docs[2]["text"][:2500].encode()
     src, packed = tmp_path / "in", tmp_path / "in.tlz"
     src.write_bytes(data)
-    stats = pack(src, packed, ladder_model)
+    stats = pack(src, packed, ladder_model, CoderSettings(brotli=False))
     assert stats.kind == "text" and stats.model_chunk_bytes > 0 and stats.ideal_bits > 0
     assert set(stats.ideal_by_step) == {1, 2, 3}  # every step of the ladder was coded
     # the range coder costs little over the model's ideal code length
@@ -92,13 +92,16 @@ def test_large_input_round_trips(tmp_path, ladder_model):
 
 
 def test_a_chunk_that_does_not_round_trip_falls_back(tmp_path, ladder_model, monkeypatch):
-    import codec.pack as P
+    import codec.pack
+    from model.pairs import Pair
 
-    monkeypatch.setattr(P, "decode_chunk", lambda *a, **k: "garbage")
+    real = codec.pack.decode_batch
+    garbled = lambda *a, **k: [chain[:-1] + [Pair(chain[-1].step, chain[-1].source, "garbage")] for chain in real(*a, **k)]  # noqa: E731
+    monkeypatch.setattr(codec.pack, "decode_batch", garbled)
     src = tmp_path / "in"
     src.write_bytes(EMMA.encode())
-    stats = pack(src, tmp_path / "in.tlz", ladder_model)
-    assert sum(stats.fallbacks.values()) == 1 and stats.model_chunk_bytes == 0
+    stats = pack(src, tmp_path / "in.tlz", ladder_model, CoderSettings(brotli=False))
+    assert stats.fallbacks["round trip differs (verify)"] == 1 and stats.model_chunk_bytes == 0
     monkeypatch.undo()
     unpack(tmp_path / "in.tlz", tmp_path / "out")
     assert (tmp_path / "out").read_bytes() == EMMA.encode()
@@ -120,8 +123,8 @@ def test_quantized_probabilities_are_never_zero():
 
 
 def codec(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "codec.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return timed([sys.executable, "-m", "codec.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
 
 
 def test_cli_round_trip_and_wrong_model_refused(tmp_path, ladder_model, causal_model):
@@ -137,10 +140,59 @@ def test_cli_round_trip_and_wrong_model_refused(tmp_path, ladder_model, causal_m
     assert bad.returncode == 2 and "not a codec archive" in bad.stderr
     missing = codec("pack", str(tmp_path / "nope"), "-o", str(tmp_path / "e"), "--model", str(ladder_model))
     assert missing.returncode == 2 and "nope" in missing.stderr
-    blob = (tmp_path / "a.tlz").read_bytes()
-    (tmp_path / "cut.tlz").write_bytes(blob[:-8])  # a damaged range code: caught by the sha256 check
-    cut_off = codec("unpack", str(tmp_path / "cut.tlz"), "-o", str(tmp_path / "f"))
-    assert cut_off.returncode == 2 and "differ" in cut_off.stderr and not (tmp_path / "f").exists()
+
+
+def _flip(blob: bytes, at: int) -> bytes:
+    return blob[:at] + bytes([blob[at] ^ 0x5A]) + blob[at + 1 :]
+
+
+DAMAGE = {
+    "cut 8 bytes": lambda b: b[:-8],
+    "cut 3 bytes": lambda b: b[:-3],
+    "cut 400 bytes": lambda b: b[:-400],
+    "bytes appended": lambda b: b + b"\x00\x01\x02\x03\x04",
+    "a word appended": lambda b: b + b"\x00\x00\x00\x00",
+    "a code byte flipped": lambda b: _flip(b, len(b) - 40),
+    "a side byte flipped": lambda b: _flip(b, 60),
+}
+
+
+@pytest.fixture(scope="module")
+def model_coded(tmp_path_factory, ladder_model) -> bytes:
+    """An archive whose chunks the model codes (brotli's choice off), so damage hits the range codes."""
+    folder = tmp_path_factory.mktemp("damage")
+    src = folder / "emma.txt"
+    src.write_text(" ".join([EMMA] * 4) + "\n", encoding="utf-8")
+    assert codec("pack", str(src), "-o", str(folder / "a.tlz"), "--model", str(ladder_model), "--no-brotli").returncode == 0
+    return (folder / "a.tlz").read_bytes()
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_damaged_archive_is_refused_at_once_whatever_the_floats(tmp_path, model_coded, damage):
+    """Any damage gives one line naming the archive, exit 2, no traceback and no output, however the
+    model's floats round: the lengths, each chunk's hash and the final hash are checked, and every step
+    is bounded by the limits the header records."""
+    (tmp_path / "x.tlz").write_bytes(DAMAGE[damage](model_coded))
+    proc = timed([sys.executable, "-m", "codec.cli", "unpack", str(tmp_path / "x.tlz"), "-o",
+                           str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "x.tlz" in proc.stderr and ("damaged" in proc.stderr or "differ" in proc.stderr), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_outputs_are_never_overwritten_unasked(tmp_path, ladder_model):
+    src = tmp_path / "note.txt"
+    src.write_bytes(b"fourteen bytes")
+    for args in (["pack", str(src), "-o", str(src)], ["unpack", str(src), "-o", str(src)]):
+        proc = codec(*args, "--model", str(ladder_model))
+        assert proc.returncode == 2 and "the input itself" in proc.stderr and src.read_bytes() == b"fourteen bytes"
+    (tmp_path / "old.tlz").write_bytes(b"keep me")
+    proc = codec("pack", str(src), "-o", str(tmp_path / "old.tlz"), "--model", str(ladder_model))
+    assert proc.returncode == 2 and "--force" in proc.stderr and (tmp_path / "old.tlz").read_bytes() == b"keep me"
+    assert codec("pack", str(src), "-o", str(tmp_path / "old.tlz"), "--model", str(ladder_model), "--force").returncode == 0
+    proc = codec("pack", str(src), "-o", str(tmp_path / "no" / "such" / "x.tlz"), "--model", str(ladder_model))
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
 
 
 def test_lossy_regenerates_the_chosen_candidate(tmp_path, ladder_model, corpus_docs):
@@ -151,23 +203,23 @@ def test_lossy_regenerates_the_chosen_candidate(tmp_path, ladder_model, corpus_d
     for name in ("empty", "binary", "invalid_utf8"):  # what is not text stays exact in lossy mode too
         src, packed = tmp_path / name, tmp_path / f"{name}.tlz"
         src.write_bytes(HOSTILE[name])
-        pack(src, packed, ladder_model, lossy=LossySettings(2, 2))
+        pack(src, packed, ladder_model, lossy=LossySettings(2, 2), force=True)
         unpack(packed, tmp_path / f"{name}.out")
         assert (tmp_path / f"{name}.out").read_bytes() == HOSTILE[name]
     src, packed = tmp_path / "doc", tmp_path / "doc.tlz"
     src.write_text("Hi there\n", encoding="utf-8")  # no ladder: stored as text
-    assert pack(src, packed, ladder_model, lossy=LossySettings(2, 3)).chrf == [100.0]
-    unpack(packed, tmp_path / "hi")
+    assert pack(src, packed, ladder_model, lossy=LossySettings(2, 3), force=True).chrf == [100.0]
+    unpack(packed, tmp_path / "hi", force=True)
     assert (tmp_path / "hi").read_text(encoding="utf-8") == "Hi there"
     src.write_text(EMMA + "\n", encoding="utf-8")
-    stats = pack(src, packed, ladder_model, lossy=LossySettings(2, 3))
+    stats = pack(src, packed, ladder_model, lossy=LossySettings(2, 3), force=True)
     assert stats.kind == "lossy" and len(stats.chrf) == 1 and stats.archive_bytes < 600
-    unpack(packed, tmp_path / "a")
-    unpack(packed, tmp_path / "b")
+    unpack(packed, tmp_path / "a", force=True)
+    unpack(packed, tmp_path / "b", force=True)
     assert (tmp_path / "b").read_bytes() == (tmp_path / "a").read_bytes()
     assert CHRF().sentence_score((tmp_path / "a").read_text(encoding="utf-8"), [EMMA]).score == pytest.approx(stats.chrf[0])
     with pytest.raises(container.CodecError, match="--lossy 9"):
-        pack(src, packed, ladder_model, lossy=LossySettings(9, 2))
+        pack(src, packed, ladder_model, lossy=LossySettings(9, 2), force=True)
 
 
 def test_online_round_trips_and_adapts(tmp_path, ladder_model, corpus_docs):
@@ -181,8 +233,9 @@ def test_online_round_trips_and_adapts(tmp_path, ladder_model, corpus_docs):
         assert (tmp_path / f"{name}.out").read_bytes() == HOSTILE[name]
     data = corpus_docs[3]["text"][:3000].encode()
     (tmp_path / "doc").write_bytes(data)
-    static = pack(tmp_path / "doc", tmp_path / "s.tlz", ladder_model)
-    online = pack(tmp_path / "doc", tmp_path / "o.tlz", ladder_model, online=OnlineSettings(lr=3e-3))
+    per_chunk = CoderSettings(batch=1, brotli=False)  # a step after every chunk, every chunk by the model
+    static = pack(tmp_path / "doc", tmp_path / "s.tlz", ladder_model, per_chunk)
+    online = pack(tmp_path / "doc", tmp_path / "o.tlz", ladder_model, per_chunk, online=OnlineSettings(lr=3e-3))
     assert static.chunks > 1 and online.ideal_bits != static.ideal_bits  # the later chunks saw another model
     header = container.read(tmp_path / "o.tlz")[0]
     assert header.settings["online"]["lr"] == 3e-3
