@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -30,9 +31,12 @@ def test_config_parses_and_builds(path):
     low, high = EXPECTED_PARAMS[path.stem]
     n = parameter_count(cfg.model, cfg.tokenizer.vocab_size)
     assert low < n < high, f"{path.stem}: {n / 1e6:.1f} M parameters"
-    ds = deepspeed_config(cfg)
-    assert ds["zero_optimization"]["stage"] == cfg.deepspeed.zero_stage
-    factor = lr_lambda(cfg)
+    assert cfg.deepspeed.precision == "auto"  # every shipped config fits the machine it runs on
+    ds = deepspeed_config(replace(cfg.deepspeed, precision="bf16"), cfg.optimizer)
+    assert ds["zero_optimization"]["stage"] == cfg.deepspeed.zero_stage and ds["bf16"]["enabled"]
+    with pytest.raises(ValueError, match="resolve it first"):
+        deepspeed_config(cfg.deepspeed, cfg.optimizer)
+    factor = lr_lambda(cfg.schedule)
     assert factor(0) > 0 and abs(factor(cfg.schedule.warmup_steps) - 1.0) < 1e-9
     assert factor(cfg.schedule.max_steps) == pytest.approx(cfg.schedule.min_lr_ratio)
     assert cfg.hardware != "any"

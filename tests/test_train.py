@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN
+from tests.conftest import BIN, timed
 
 TINY = str(Path(__file__).parents[1] / "configs" / "tiny.yaml")
 
@@ -22,7 +22,7 @@ def ladders(small_ladders) -> Path:
 
 
 def train(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    proc = subprocess.run([str(BIN / "train"), "launch", *args], capture_output=True, text=True,
+    proc = timed([str(BIN / "train"), "launch", *args], capture_output=True, text=True,
                           env={**os.environ, "PYTHONUNBUFFERED": "1"}, **kwargs)
     if check and proc.returncode != 0:
         raise AssertionError(f"train launch {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")

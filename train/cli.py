@@ -54,6 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from model.pairs import DataError
 
+    errors: tuple[type[Exception], ...] = (ConfigError, DataError, FileNotFoundError)
+    if args.command == "launch":
+        from textladder.files import Locked
+        from train.checkpoint import CheckpointError
+        from train.export import ExportError
+        from train.loop import TrainingError
+
+        errors += (TrainingError, ExportError, CheckpointError, Locked)
     try:
         if args.command == "show":
             from train.report import summary
@@ -61,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             print(summary(Path(args.run)))
             return 0
         return cmd_launch(args)
-    except (ConfigError, DataError, FileNotFoundError) as e:
+    except errors as e:
         print(f"train: error: {e}", file=sys.stderr)
         return 2
 

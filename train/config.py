@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -49,7 +50,9 @@ class ScheduleConfig:
 @dataclass(frozen=True)
 class DeepSpeedConfig:
     zero_stage: int = 0
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    # auto: bf16 where the hardware computes it natively (a bf16 GPU, a CPU with oneDNN bf16 kernels),
+    # else fp32 (model.precision); bf16, fp16 or fp32 as asked
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     micro_batch_size: int = 16  # pairs per process per forward
     gradient_accumulation: int = 1
     gradient_clipping: float = 1.0
@@ -62,6 +65,8 @@ class DeepSpeedConfig:
 class LoggingConfig:
     interval: int = 10  # steps between log lines and metrics.jsonl records
     progress_bar: bool = True
+    tensorboard: bool = True  # event files in the run's tensorboard/ folder: `tensorboard --logdir runs/`
+    wandb: str | None = None  # a W&B project to log to as well (offline unless WANDB_MODE says otherwise)
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ class TrainConfig:
         from model.format import StepFormat
 
         return StepFormat(self.data.objective, self.model.causal, self.data.max_source_tokens,
-                          self.data.max_target_tokens)
+                          self.data.max_target_tokens, lengths=self.data.task != "text")
 
     def validate(self) -> None:
         positive = {
@@ -115,6 +120,15 @@ class TrainConfig:
         if self.data.objective == "infill" and (self.model.causal or self.data.task == "text"):
             raise ValueError(f"data.objective=infill needs an encoder-decoder (model.arch={self.model.arch}) and a "
                              f"rung to expand (data.task={self.data.task}): set data.objective: rewrite")
-        if len(self.optimizer.betas) != 2:
-            raise ValueError(f"optimizer.betas={self.optimizer.betas} must be two numbers")
+        opt = self.optimizer
+        if not (math.isfinite(opt.lr) and opt.lr > 0):
+            raise ValueError(f"optimizer.lr={opt.lr} must be a finite number above 0")
+        if len(opt.betas) != 2 or not all(0 <= b < 1 for b in opt.betas):
+            raise ValueError(f"optimizer.betas={opt.betas} must be two numbers in [0, 1)")
+        if not (math.isfinite(opt.eps) and opt.eps > 0) or not (math.isfinite(opt.weight_decay) and opt.weight_decay >= 0):
+            raise ValueError(f"optimizer.eps={opt.eps} must be above 0 and optimizer.weight_decay={opt.weight_decay} "
+                             "at least 0, both finite")
+        if self.schedule.warmup_steps < 0 or not 0 <= self.schedule.min_lr_ratio <= 1:
+            raise ValueError(f"schedule.warmup_steps={self.schedule.warmup_steps} must be at least 0 and "
+                             f"schedule.min_lr_ratio={self.schedule.min_lr_ratio} in [0, 1]")
         self.model.validate()

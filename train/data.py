@@ -19,7 +19,8 @@ from typing import Iterator
 
 import numpy as np
 
-from model.pairs import DataError, Pair, ladder_pairs, parquet_file
+from model.pairs import DataError, Pair, parquet_file
+from model.task import Task
 
 UNITS_PER_RANK = 8  # units are cut small enough that every rank gets several, and epochs differ in order
 
@@ -99,7 +100,8 @@ class TrainStream:
                  rank: int = 0, world: int = 1, task: str = "ladder", pairs_per_row: int = 1,
                  state: dict | None = None):
         self.units = plan_units(files, world)
-        self.batch_size, self.seed, self.rank, self.world, self.task = batch_size, seed, rank, world, task
+        self.batch_size, self.seed, self.rank, self.world = batch_size, seed, rank, world
+        self.pairs = Task(task).pairs
         self.weights = np.asarray(step_weights, dtype=float) / max(step_weights) if step_weights else None
         self.block_rows = max(1, buffer // max(pairs_per_row, 1))
         self.state = StreamState(**state) if state else StreamState()
@@ -114,7 +116,7 @@ class TrainStream:
         rng = np.random.default_rng([self.seed, epoch, self.rank, block])
         start = block * self.block_rows
         pairs = [p for text, ladders in self.reader.rows(start, start + self.block_rows)
-                 for p in ladder_pairs(text, ladders, self.task)]
+                 for p in self.pairs(text, ladders)]
         if self.weights is not None:
             keep = rng.random(len(pairs))
             pairs = [p for p, u in zip(pairs, keep) if p.step > len(self.weights) or u < self.weights[p.step - 1]]
@@ -147,4 +149,4 @@ class TrainStream:
 def pairs_per_row(settings: dict, task: str) -> int:
     """Pairs one shard row gives: variants x levels for `ladder`, variants for `oneshot`, 1 for `text`."""
     ladder = settings["config"]["ladder"]
-    return {"ladder": ladder["variants"] * ladder["levels"], "oneshot": ladder["variants"]}.get(task, 1)
+    return Task(task).pairs_per_row(ladder["variants"], ladder["levels"])

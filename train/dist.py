@@ -6,7 +6,7 @@ import math
 import os
 import socket
 
-from train.config import TrainConfig
+from train.config import DeepSpeedConfig, OptimizerConfig, ScheduleConfig
 
 
 def free_port() -> int:
@@ -29,20 +29,19 @@ def init_distributed() -> tuple[int, int, int]:
         # the cores this process may run on (taskset, cgroups, Slurm), shared by the co-located ranks:
         # more threads than cores only makes them spin against each other
         torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // local_world))
-        # DeepSpeed's shared-memory CPU collective is a C++ build at first init (~45 s): gloo is enough
-        deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
     deepspeed.init_distributed(dist_backend="nccl" if torch.cuda.is_available() else "gloo")
     return int(os.environ["RANK"]), local, world
 
 
-def deepspeed_config(cfg: TrainConfig) -> dict:
-    ds = cfg.deepspeed
+def deepspeed_config(ds: DeepSpeedConfig, opt: OptimizerConfig) -> dict:
+    """The DeepSpeed config of these sections (ds.precision already resolved: not "auto")."""
+    if ds.precision == "auto":
+        raise ValueError("deepspeed.precision=auto: resolve it first (model.precision.resolve)")
     zero: dict = {"stage": ds.zero_stage}
     if ds.offload_optimizer:
         zero["offload_optimizer"] = {"device": "cpu"}
     if ds.offload_param:
         zero["offload_param"] = {"device": "cpu"}
-    opt = cfg.optimizer
     return {
         "train_micro_batch_size_per_gpu": ds.micro_batch_size,
         "gradient_accumulation_steps": ds.gradient_accumulation,
@@ -59,9 +58,8 @@ def deepspeed_config(cfg: TrainConfig) -> dict:
     }
 
 
-def lr_lambda(cfg: TrainConfig):
+def lr_lambda(s: ScheduleConfig):
     """Multiplier of the peak LR at each optimizer step: linear warm-up, then the configured decay."""
-    s = cfg.schedule
 
     def factor(step: int) -> float:
         if step < s.warmup_steps:

@@ -11,13 +11,16 @@ import shutil
 from pathlib import Path
 
 from model.export import ExportInfo
-from model.format import StepFormat, encode
+from model.format import Encoded
 
 
-def length_limits(val: dict, tokenizer, fmt: StepFormat) -> dict[str, int]:
-    """Per step, a generation limit: 1.5 times the longest validation target of the format, in tokens."""
-    return {str(k): int(1.5 * max(len(encode(p, tokenizer, fmt).target) for b in bs for p in b)) + 8
-            for k, bs in val.items()}
+class ExportError(RuntimeError):
+    pass
+
+
+def length_limits(encoded_by_step: dict[int, list[list[Encoded]]]) -> dict[str, int]:
+    """Per step, a generation limit: 1.5 times the longest validation target, in tokens."""
+    return {str(k): int(1.5 * max(len(e.target) for b in bs for e in b)) + 8 for k, bs in encoded_by_step.items()}
 
 
 def export(engine, tokenizer, run: Path, info: ExportInfo, rank: int) -> Path:
@@ -29,8 +32,11 @@ def export(engine, tokenizer, run: Path, info: ExportInfo, rank: int) -> Path:
     stage3 = engine.zero_optimization_stage() == 3
     state = None
     with deepspeed.zero.GatheredParameters(list(module.parameters()), modifier_rank=None, enabled=stage3):
-        if rank == 0:
+        finite = all(bool(torch.isfinite(p).all()) for p in module.parameters())  # every rank sees the same
+        if rank == 0 and finite:
             state = {k: v.detach().to("cpu", torch.float32).clone() for k, v in module.state_dict().items()}
+    if not finite:
+        raise ExportError(f"{run}: the weights hold NaN or inf: no export written (the previous one, if any, is kept)")
     out = run / "export"
     if rank == 0:
         tmp = run / ".tmp-export"

@@ -1,13 +1,40 @@
-"""`train launch`: the training loop, through DeepSpeed's engine (its forward, backward and step)."""
+"""`train launch`: the set-up (run folder, tokenizer, engine, data stream, validation tokenized once), then
+the loop through DeepSpeed's engine (its forward, backward and step), then the export."""
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
+import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from train import checkpoint
-from train.config import TrainConfig
+import deepspeed
+import torch
+import torch.distributed as dist
+from torch.optim.lr_scheduler import LambdaLR
+from tqdm import tqdm
+
+from model import ExportInfo, build_model
+from model.baseline import copy_loss
+from model.format import StepFormat, collate, collate_encoded, encode, words_in
+from model.loss import forward, tokens_in
+from model.pairs import ladder_settings, shards, val_batches
+from model.precision import resolve as resolve_precision
+from model.task import Task
+from train import checkpoint, export, report
+from train.config import CheckpointConfig, EvalConfig, LoggingConfig, ScheduleConfig, TrainConfig
+from train.data import TrainStream, pairs_per_row
+from train.dist import deepspeed_config, init_distributed, lr_lambda
+from train.prepare import prepare_run, prepare_tokenizer
+from textladder.config import to_dict
+from textladder.files import lock
+
+
+class TrainingError(RuntimeError):
+    """A run that cannot go on (a loss that is not finite): named, with the last good checkpoint kept."""
 
 
 @dataclass
@@ -30,98 +57,174 @@ class Window:
         self.seen += seen
 
 
-def evaluate(engine, val: dict, tokenizer, cfg: TrainConfig) -> dict[str, float]:
-    """Mean validation loss (nats per target token) of each step of the ladder."""
-    import torch
+@dataclass
+class Validation:
+    """The validation pairs, tokenized once: each step's collated batches, and what is measured of them
+    before training (the copy baseline, each step's length limit, the texts' median length)."""
 
-    from model.format import collate
-    from model.loss import forward
+    batches: dict[int, list[dict]]
+    baseline: dict[str, float]
+    limits: dict[str, int]
+    text_words: int
 
+    @classmethod
+    def of(cls, files, batch_size: int, max_batches: int, task: str, tok, fmt: StepFormat) -> "Validation":
+        pairs = val_batches(files, batch_size, max_batches, task)
+        encoded = {k: [[encode(p, tok, fmt) for p in b] for b in bs] for k, bs in pairs.items()}
+        batches = {k: [collate_encoded(es, [p.step for p in b], tok, fmt) for es, b in zip(ebs, pairs[k])]
+                   for k, ebs in encoded.items()}
+        baseline = {str(k): v for k, v in copy_loss({k: [e for es in ebs for e in es] for k, ebs in encoded.items()},
+                                                    tok).items()}
+        below = Task(task).below
+        texts = [p.target for k, bs in pairs.items() if below(k) == 0 for b in bs for p in b]
+        return cls(batches, baseline, export.length_limits(encoded),
+                   int(statistics.median(map(words_in, texts))) if texts else 0)
+
+
+def evaluate(engine, val: Validation) -> tuple[dict[str, float], float]:
+    """(mean validation loss of each step, over all steps), in nats per target token."""
     engine.eval()
-    out = {}
+    out, total, count = {}, 0.0, 0
     with torch.no_grad():
-        for k, batches in val.items():
+        for k, batches in val.batches.items():
             loss, n = 0.0, 0
             for b in batches:
-                _, sums = forward(engine, collate(b, tokenizer, cfg.step_format))
+                _, sums = forward(engine, b)
                 loss, n = loss + sums[k][0], n + sums[k][1]
             out[str(k)] = loss / max(n, 1)
+            total, count = total + loss, count + n
     engine.train()
-    return out
+    return out, total / max(count, 1)
 
 
-def launch(cfg: TrainConfig, run: Path) -> dict:
-    """Train `cfg` into the run folder `run`, resuming from its newest complete checkpoint. Returns the last metrics."""
-    import deepspeed
-    import torch
-    import torch.distributed as dist
-    from torch.optim.lr_scheduler import LambdaLR
-    from tqdm import tqdm
+@dataclass
+class Run:
+    """What the loop works with, made once by `set_up`."""
 
-    from model import ExportInfo, build_model
-    from model.baseline import copy_loss
-    from model.format import collate
-    from model.loss import forward, tokens_in
-    from model.pairs import ladder_settings, shards, val_batches
-    from train import export, report
-    from train.data import TrainStream, pairs_per_row
-    from train.dist import deepspeed_config, init_distributed, lr_lambda
-    from train.prepare import prepare_run, prepare_tokenizer
+    folder: Path
+    engine: object
+    tokenizer: object
+    fmt: StepFormat
+    stream: TrainStream
+    val: Validation
+    metrics: report.Metrics
+    levels: int
+    build: dict  # the ladder build's resolved config
+    rank: int
+    world: int
+    state: dict  # the train state: step, micro-batches, window, elapsed, data position
 
+
+def set_up(cfg: TrainConfig, folder: Path) -> tuple[Run, TrainConfig]:
+    """The run folder, tokenizer, engine (resumed from the newest complete checkpoint), stream and validation;
+    and the config with its automatic values resolved (as config.yaml records it)."""
     rank, _, world = init_distributed()
+    precision, why = resolve_precision(cfg.deepspeed.precision, _device())
+    cfg = replace(cfg, deepspeed=replace(cfg.deepspeed, precision=precision))
+    if rank == 0:
+        print(f"precision: {precision} ({why})", flush=True)
     settings = ladder_settings(cfg.data.path)
     levels = settings["config"]["ladder"]["levels"]
-    prepare_run(cfg, run, rank)
-    tokenizer = prepare_tokenizer(cfg, run, levels, rank)
+    prepare_run(cfg, folder, rank, note=f"deepspeed.precision: {precision} ({why})")
+    tokenizer = prepare_tokenizer(cfg.data.path, cfg.tokenizer, folder, levels, rank)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, tokenizer)
     engine, _, _, _ = deepspeed.initialize(
         model=model, model_parameters=[p for p in model.parameters() if p.requires_grad],
-        config=deepspeed_config(cfg), lr_scheduler=lambda opt: LambdaLR(opt, lr_lambda(cfg)),
+        config=deepspeed_config(cfg.deepspeed, cfg.optimizer),
+        lr_scheduler=lambda opt: LambdaLR(opt, lr_lambda(cfg.schedule)),
     )
-    state = checkpoint.load(engine, run, rank) or {"step": 0, "micro_batches": 0, "window": {}, "elapsed": 0.0}
+    state = checkpoint.load(engine, folder, rank) or {"step": 0, "micro_batches": 0, "window": {}, "elapsed": 0.0}
+    fmt = cfg.step_format
+    data = cfg.data
+    stream = TrainStream(shards(data.path, "train"), cfg.deepspeed.micro_batch_size, data.step_weights,
+                         data.shuffle_buffer, cfg.seed, rank, world, data.task, pairs_per_row(settings, data.task),
+                         state.get("data"))
+    val = Validation.of(shards(data.path, "val"), cfg.deepspeed.micro_batch_size, cfg.eval.max_batches, data.task,
+                        tokenizer, fmt)
+    metrics = report.Metrics(folder / "metrics.jsonl", rank, state["step"], cfg.logging.tensorboard, cfg.logging.wandb,
+                             to_dict(cfg))
+    return Run(folder, engine, tokenizer, fmt, stream, val, metrics, levels, settings["config"], rank, world,
+               state), cfg
+
+
+def _every(interval: int, step: int, last: int) -> bool:
+    return (interval and step % interval == 0) or step == last
+
+
+def loop(run: Run, schedule: ScheduleConfig, logging: LoggingConfig, evaluation: EvalConfig,
+         checkpoints: CheckpointConfig, accumulation: int) -> dict:
+    """Train up to schedule.max_steps; the last metrics written. A loss that is not finite stops the run
+    before it checkpoints, so the newest checkpoint stays the last good one."""
+    engine, state, last_step = run.engine, run.state, schedule.max_steps
     window = Window(**state["window"])
-    gas = cfg.deepspeed.gradient_accumulation
-    stream = TrainStream(shards(cfg.data.path, "train"), cfg.deepspeed.micro_batch_size, cfg.data.step_weights,
-                         cfg.data.shuffle_buffer, cfg.seed, rank, world, cfg.data.task,
-                         pairs_per_row(settings, cfg.data.task), state.get("data"))
-    batches = iter(stream)
-    val = val_batches(shards(cfg.data.path, "val"), cfg.deepspeed.micro_batch_size, cfg.eval.max_batches, cfg.data.task)
-    baseline = {str(k): v for k, v in copy_loss({k: [p for b in bs for p in b] for k, bs in val.items()}, tokenizer,
-                                                cfg.step_format).items()}
-    metrics = report.Metrics(run / "metrics.jsonl", rank, state["step"])
-    bar = tqdm(total=cfg.schedule.max_steps, initial=state["step"], unit="step", dynamic_ncols=True,
-               disable=rank != 0 or not cfg.logging.progress_bar)
+    batches = iter(run.stream)
+    bar = tqdm(total=last_step, initial=state["step"], unit="step", dynamic_ncols=True,
+               disable=run.rank != 0 or not logging.progress_bar)
     last: dict = {}
-    while state["step"] < cfg.schedule.max_steps:
+    while state["step"] < last_step:
         start = time.perf_counter()
-        for _ in range(gas):
-            batch = collate(next(batches), tokenizer, cfg.step_format)
+        for _ in range(accumulation):
+            batch = collate(next(batches), run.tokenizer, run.fmt)
             loss, sums = forward(engine, batch)
+            if not _finite(sums, run.world):
+                raise TrainingError(f"the loss is not finite at step {state['step'] + 1} (optimizer.lr too high?): "
+                                    f"stopped; the last complete checkpoint in {run.folder} is kept")
             engine.backward(loss)
             engine.step()
             state["micro_batches"] += 1
-            window.add(sums, tokens_in(batch, cfg.model.causal))
+            window.add(sums, tokens_in(batch, run.fmt.causal))
         state["step"] += 1
         window.seconds += time.perf_counter() - start
         bar.update(1)
         step = state["step"]
-        if step % cfg.logging.interval == 0 or step == cfg.schedule.max_steps:
-            last = metrics.train_line(step, window, engine.get_lr()[0], levels, state["elapsed"] + window.seconds,
-                                      cfg.schedule.max_steps, bar)
+        if _every(logging.interval, step, last_step):
+            norm = engine.get_global_grad_norm()
+            last = run.metrics.train_line(step, window, engine.get_lr()[0], run.levels, state["elapsed"] + window.seconds,
+                                          last_step, bar, None if norm is None else float(norm))
             state["elapsed"] += window.seconds
             window = Window()
-        if (cfg.eval.interval and step % cfg.eval.interval == 0) or step == cfg.schedule.max_steps:
-            last = {**last, **metrics.eval_line(step, evaluate(engine, val, tokenizer, cfg), baseline, bar)}
-        if (cfg.checkpoint.interval and step % cfg.checkpoint.interval == 0) or step == cfg.schedule.max_steps:
-            state["window"], state["data"] = window.__dict__, stream.state.to_dict()
-            checkpoint.save(engine, run, step, state, rank, cfg.checkpoint.keep)
+        if _every(evaluation.interval, step, last_step):
+            by_step, overall = evaluate(engine, run.val)
+            last = {**last, **run.metrics.eval_line(step, by_step, run.val.baseline, bar, overall)}
+        if _every(checkpoints.interval, step, last_step):
+            state["window"], state["data"] = window.__dict__, run.stream.state.to_dict()
+            checkpoint.save(engine, run.folder, step, state, run.rank, checkpoints.keep)
     bar.close()
-    info = ExportInfo.make(levels, cfg.step_format, cfg.data.task, export.length_limits(val, tokenizer, cfg.step_format),
-                           settings["config"])
-    export.export(engine, tokenizer, run, info, rank)
-    if rank == 0:
-        report.plot(run)
+    return last
+
+
+def _finite(sums: dict[int, tuple[float, int]], world: int) -> bool:
+    """Whether every rank's loss is finite: all ranks stop together, none waits in a collective."""
+    finite = all(math.isfinite(v) for v, _ in sums.values())
+    if world > 1:
+        flag = torch.tensor([float(finite)], device=_device())
+        dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+        finite = bool(flag.item())
+    return finite
+
+
+def _device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def finish(run: Run, task: str) -> None:
+    """The export and the loss curve."""
+    info = ExportInfo.make(run.levels, run.fmt, task, run.val.limits, run.build, run.val.text_words)
+    export.export(run.engine, run.tokenizer, run.folder, info, run.rank)
+    run.metrics.close()
+    if run.rank == 0:
+        report.plot(run.folder)
     dist.barrier()
-    engine.destroy()
+    run.engine.destroy()
+
+
+def launch(cfg: TrainConfig, folder: Path) -> dict:
+    """Train `cfg` into the run folder `folder`, resuming from its newest complete checkpoint. Returns the last
+    metrics. Rank 0 locks the folder for the run: a second `train launch` into it at once is refused."""
+    first = int(os.environ.get("RANK", "0")) == 0
+    with lock(folder, "another train launch") if first else contextlib.nullcontext():
+        run, cfg = set_up(cfg, folder)
+        last = loop(run, cfg.schedule, cfg.logging, cfg.eval, cfg.checkpoint, cfg.deepspeed.gradient_accumulation)
+        finish(run, cfg.data.task)
     return last

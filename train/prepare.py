@@ -8,14 +8,15 @@ import yaml
 
 from textladder.config import ConfigError, dump, first_difference, to_dict
 from train import checkpoint
-from train.config import TrainConfig
+from train.config import TokenizerConfig, TrainConfig
 
 # Settings a resumed run may change: how long it trains and how it reports, not what it learns.
 RESUMABLE = ("schedule.max_steps", "logging.", "eval.", "checkpoint.")
 
 
-def prepare_run(cfg: TrainConfig, run: Path, rank: int) -> None:
-    """Save the resolved config, or check it against the one a resumed run was started with."""
+def prepare_run(cfg: TrainConfig, run: Path, rank: int, note: str = "") -> None:
+    """Save the resolved config (`note`: a comment line on top, how automatic values were resolved), or check
+    it against the one a resumed run was started with."""
     import torch.distributed as dist
 
     saved = run / "config.yaml"
@@ -28,24 +29,24 @@ def prepare_run(cfg: TrainConfig, run: Path, rank: int) -> None:
                 key, was, asked = diff
                 raise ConfigError(f"{run} was trained with {key}={was!r}, this run asks {key}={asked!r}: "
                                   "use another --out to start a new run")
-        saved.write_text(dump(cfg), encoding="utf-8")
+        saved.write_text((f"# {note}\n" if note else "") + dump(cfg), encoding="utf-8")
     dist.barrier()
 
 
-def training_texts(cfg: TrainConfig):
+def training_texts(data_path: str, max_texts: int):
     """Rungs of the training ladders (every rung of every variant, text included), up to max_texts."""
     from model.pairs import read_pairs, shards
 
     n = 0
-    for pair in read_pairs(shards(cfg.data.path, "train")):
+    for pair in read_pairs(shards(data_path, "train")):
         for text in ((pair.target, pair.source) if pair.step == 1 else (pair.source,)):
             yield text
             n += 1
-        if n >= cfg.tokenizer.max_texts:
+        if n >= max_texts:
             return
 
 
-def prepare_tokenizer(cfg: TrainConfig, run: Path, levels: int, rank: int):
+def prepare_tokenizer(data_path: str, cfg: TokenizerConfig, run: Path, levels: int, rank: int):
     """The run's tokenizer folder: trained on the ladders (or copied from tokenizer.path) once, by rank 0."""
     import torch.distributed as dist
 
@@ -53,10 +54,10 @@ def prepare_tokenizer(cfg: TrainConfig, run: Path, levels: int, rank: int):
 
     folder = run / "tokenizer"
     if rank == 0 and not (folder / "tokenizer_config.json").exists():
-        if cfg.tokenizer.path:
-            tok = load_tokenizer(cfg.tokenizer.path, levels)
+        if cfg.path:
+            tok = load_tokenizer(cfg.path, levels)
         else:
-            tok = train_tokenizer(training_texts(cfg), cfg.tokenizer.vocab_size, levels, cfg.tokenizer.min_frequency)
+            tok = train_tokenizer(training_texts(data_path, cfg.max_texts), cfg.vocab_size, levels, cfg.min_frequency)
         tok.save_pretrained(str(folder))
     dist.barrier()
     return load_tokenizer(folder, levels)

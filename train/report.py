@@ -1,10 +1,13 @@
-"""What a run reports: a log line and a metrics.jsonl record per interval, a loss curve PNG at the end."""
+"""What a run reports: a log line and a metrics.jsonl record per interval, TensorBoard event files (and
+W&B, when asked) as it goes, a loss curve PNG at the end. Only rank 0 writes."""
 
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
+
+from textladder.files import jsonl_records, write_atomic
 
 
 def _reduce(values: list[float]) -> list[float]:
@@ -18,23 +21,47 @@ def _reduce(values: list[float]) -> list[float]:
 
 
 class Metrics:
-    """metrics.jsonl of a run. A resumed run first drops the records after its checkpoint: it writes them again."""
+    """metrics.jsonl of a run, and its curves for TensorBoard (`tensorboard/` of the run folder) and W&B. A
+    resumed run first drops the records after its checkpoint (it writes them again), and tells TensorBoard
+    to purge those steps."""
 
-    def __init__(self, path: Path, rank: int, resumed_step: int):
+    def __init__(self, path: Path, rank: int, resumed_step: int, tensorboard: bool = True, wandb: str | None = None,
+                 config: dict | None = None):
         self.path, self.rank, self.tokens_seen = path, rank, 0
         if path.exists():  # every rank reads where the count of tokens stood; rank 0 rewrites the file
-            kept = [line for line in path.read_text(encoding="utf-8").splitlines()
-                    if json.loads(line)["step"] <= resumed_step]
-            self.tokens_seen = max([json.loads(line).get("tokens_seen", 0) for line in kept] or [0])
+            kept = [r for r in jsonl_records(path) if r["step"] <= resumed_step]
+            self.tokens_seen = max([r.get("tokens_seen", 0) for r in kept] or [0])
             if rank == 0:
-                path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+                write_atomic(path, "".join(json.dumps(r) + "\n" for r in kept))
+        self.board = self.wandb = None
+        if rank == 0 and tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.board = SummaryWriter(str(path.parent / "tensorboard"), purge_step=resumed_step + 1 if resumed_step else None)
+        if rank == 0 and wandb:
+            self.wandb = _wandb_run(wandb, path.parent, config or {})
 
     def _write(self, record: dict) -> None:
         if self.rank == 0:
             with self.path.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
 
-    def train_line(self, step: int, window, lr: float, levels: int, elapsed: float, max_steps: int, bar) -> dict:
+    def _scalars(self, step: int, values: dict[str, float]) -> None:
+        if self.board is not None:
+            for name, value in values.items():
+                self.board.add_scalar(name, value, step)
+            self.board.flush()
+        if self.wandb is not None:
+            self.wandb.log(values, step=step)
+
+    def close(self) -> None:
+        if self.board is not None:
+            self.board.close()
+        if self.wandb is not None:
+            self.wandb.finish()
+
+    def train_line(self, step: int, window, lr: float, levels: int, elapsed: float, max_steps: int, bar,
+                   grad_norm: float | None = None) -> dict:
         keys = [str(k) for k in range(0, levels + 1)]  # every rank sends every step (0: text alone), in one order
         sums = _reduce([window.loss, window.tokens, window.seen] +
                        [v for k in keys for v in window.by_step.get(k, [0.0, 0])])
@@ -44,16 +71,26 @@ class Metrics:
         record = {"step": step, "loss": loss, "loss_by_step": by_step, "lr": lr,
                   "tokens_per_s": seen / max(window.seconds, 1e-9), "target_tokens": tokens,
                   "tokens_seen": self.tokens_seen, "elapsed_s": elapsed, "time": time.time()}
+        if grad_norm is not None:
+            record["grad_norm"] = grad_norm
         self._write(record)
+        self._scalars(step, {"train/loss": loss, "train/lr": lr, "train/tokens_per_s": record["tokens_per_s"],
+                             **({"train/grad_norm": grad_norm} if grad_norm is not None else {}),
+                             **{f"train/loss_step_{k}": v for k, v in by_step.items()}})
         left = elapsed / step * (max_steps - step)
         steps = " ".join(f"{k}:{v:.3f}" for k, v in by_step.items())
         self._print(bar, f"step {step}/{max_steps} loss {loss:.4f} [{steps}] lr {lr:.2e} "
                          f"tok/s {record['tokens_per_s']:.0f} elapsed {elapsed:.0f}s left {left:.0f}s")
         return record
 
-    def eval_line(self, step: int, val: dict[str, float], baseline: dict[str, float], bar) -> dict:
+    def eval_line(self, step: int, val: dict[str, float], baseline: dict[str, float], bar,
+                  overall: float | None = None) -> dict:
         record = {"step": step, "val_loss_by_step": val, "copy_baseline_by_step": baseline}
+        if overall is not None:
+            record["val_loss"] = overall
         self._write(record)
+        self._scalars(step, {**({"val/loss": overall} if overall is not None else {}),
+                             **{f"val/loss_step_{k}": v for k, v in val.items()}})
         parts = " ".join(f"{k}:{v:.3f}(copy {baseline[k]:.3f})" for k, v in val.items())
         self._print(bar, f"step {step} val loss by step {parts}")
         return record
@@ -63,9 +100,22 @@ class Metrics:
             bar.write(line) if not bar.disable else print(line, flush=True)
 
 
+def _wandb_run(project: str, folder: Path, config: dict):
+    """A W&B run of `project`, resumed by the run folder's name (offline unless WANDB_MODE says otherwise)."""
+    import os
+
+    try:
+        import wandb
+    except ImportError:
+        raise ValueError(f"logging.wandb={project!r}: the wandb package is not installed (pip install wandb)") from None
+    os.environ.setdefault("WANDB_MODE", "offline")
+    return wandb.init(project=project, dir=str(folder), name=folder.name, id=folder.resolve().name, resume="allow",
+                      config=config)
+
+
 def read(run: Path) -> list[dict]:
     path = run / "metrics.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+    return jsonl_records(path) if path.exists() else []
 
 
 def plot(run: Path) -> Path:
