@@ -84,10 +84,10 @@ def part_plan(work: Path, rows: int, row_group: int, repeat: int, ladder: list[s
 
 def chunk_documents(n: int) -> list[str]:
     """n of the default corpus's 256-word chunks, spread over the corpus (novels and Wikipedia)."""
-    from compressors import text as T
+    from compressors import analysis
 
     with gzip.open(default_corpus(), "rt", encoding="utf-8") as f:
-        chunks = [c for line in f for c in T.chunks(json.loads(line)["text"], 256)]
+        chunks = [c for line in f for c in analysis.chunks(json.loads(line)["text"], 256)]
     return chunks[:: max(1, len(chunks) // n)][:n]
 
 

@@ -33,7 +33,7 @@ import punkt
 from rake_nltk import Rake
 from summa import summarizer
 
-from compressors import schedule, text as T
+from compressors import analysis, schedule
 from datagen.read import default_corpus
 
 LEVELS, VARIANTS, MAX_WORDS = 4, 4, 256
@@ -41,7 +41,7 @@ LEVELS, VARIANTS, MAX_WORDS = 4, 4, 256
 
 def seed_ladder(text: str, rake: Rake) -> list[str]:
     """The seed's pipeline: summa for the sentence rung, rake-nltk from scratch for each rung after it."""
-    targets = schedule.targets(T.word_count(text), LEVELS)
+    targets = schedule.targets(analysis.word_count(text), LEVELS)
     rungs = [summarizer.summarize(text, words=targets[0]) or text]
     for target in targets[1:]:
         rake.extract_keywords_from_text(rungs[-1])
@@ -56,7 +56,7 @@ def seed_ladder(text: str, rake: Rake) -> list[str]:
 
 def time_seed(chunks: list[str]) -> tuple[float, float, float]:
     """(wall ms per ladder, CPU ms per ladder, share of ladders with two equal rungs)."""
-    rake = Rake(stopwords=set(T.stopwords()), sentence_tokenizer=punkt.sent_tokenize)  # no NLTK data here
+    rake = Rake(stopwords=set(analysis.stopwords()), sentence_tokenizer=punkt.sent_tokenize)  # no NLTK data here
     start, cpu = time.perf_counter(), time.process_time()
     ladders = [seed_ladder(c, rake) for c in chunks]
     ms = (time.perf_counter() - start) * 1000 / len(chunks)
@@ -93,7 +93,7 @@ def main() -> None:
     args = parser.parse_args()
     with gzip.open(default_corpus(), "rt", encoding="utf-8") as f:
         docs = [json.loads(line)["text"] for line in f]
-    chunks = [c for d in docs for c in T.chunks(d, MAX_WORDS) if T.word_count(c) > LEVELS]
+    chunks = [c for d in docs for c in analysis.chunks(d, MAX_WORDS) if analysis.word_count(c) > LEVELS]
     print(f"{len(chunks)} chunks of at most {MAX_WORDS} words, {os.cpu_count()} cores")
     seeds = [time_seed(chunks)]
     runs: dict[int, list] = {1: [], 2: []}

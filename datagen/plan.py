@@ -28,10 +28,13 @@ import hashlib
 import json
 import math
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
 
 from datatrove.io import get_datafolder
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
+
+from textladder.files import write_atomic
 
 SUFFIXES = (".txt", ".jsonl", ".jsonl.gz", ".json.gz", ".parquet")
 COMPRESSED = (".gz",)
@@ -39,6 +42,29 @@ MIN_RANGE = 4096  # bytes: smaller JSONL ranges cost more in opens than they gai
 RANGES_PER_SHARE = 4  # a big JSONL is cut into ranges of a quarter of a task's share, for balance
 UNPACK_MAX = 64 * 2**20  # compressed bytes: larger files stay whole (unpacking is the driver's time)
 PLAN_VERSION = 1
+
+
+@dataclass
+class WorkUnit:
+    """What one task reads of one input: a file's byte range, row groups [start, stop), lines of an unpacked
+    copy, or shards of a data set."""
+
+    path: str  # the file read (for "lines": the unpacked copy; for "dataset": the data set's name)
+    kind: str  # parquet, jsonl, gz, txt, lines (an unpacked copy), dataset
+    start: int  # first byte, row group, or shard index
+    stop: int  # past the last byte or row group; for "dataset": the number of shards
+    bytes: int  # its weight when dealt to tasks: the input bytes it reads
+    rows: int | None = None  # rows, where the Parquet footer tells them
+    source: str | None = None  # "lines": the compressed file it was unpacked from
+    line: int | None = None  # "lines": the number of its first line in that file
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @property
+    def name(self) -> str:
+        """The input a user knows it by."""
+        return self.source or self.path
 
 
 class InputError(ValueError):
@@ -111,7 +137,7 @@ def parquet_row_groups(path: str, columns: list[str]) -> list[dict]:
     return groups
 
 
-def _unpacked_units(path: str, size: int, share: float, scratch: str) -> list[dict]:
+def _unpacked_units(path: str, size: int, share: float, scratch: str) -> list[WorkUnit]:
     """A compressed JSONL unpacked once into `scratch`, cut at line boundaries into ranges of about a
     quarter of a share (in compressed bytes, as the other units are weighed); each unit knows its
     first line's number, so ids are those of the file read whole."""
@@ -133,61 +159,58 @@ def _unpacked_units(path: str, size: int, share: float, scratch: str) -> list[di
     units, first = [], 0
     for line in range(1, len(starts)):
         if starts[line] - starts[first] >= step or line == len(starts) - 1:
-            units.append({"path": folder.resolve_paths(name), "kind": "lines", "source": path,
-                          "start": starts[first], "stop": starts[line], "line": first + 1,
-                          "bytes": round((starts[line] - starts[first]) * size / max(unpacked, 1))})
+            units.append(WorkUnit(folder.resolve_paths(name), "lines", starts[first], starts[line],
+                                  round((starts[line] - starts[first]) * size / max(unpacked, 1)), source=path,
+                                  line=first + 1))
             first = line
     return units
 
 
-def _units_of(path: str, size: int, share: float, columns: list[str], scratch: str | None) -> list[dict]:
+def _units_of(path: str, size: int, share: float, columns: list[str], scratch: str | None) -> list[WorkUnit]:
     """The work units of one file: whole, or cut when it is larger than one task's share."""
     kind = kind_of(path)
     if kind == "gz" and scratch and share < size <= UNPACK_MAX:
         return _unpacked_units(path, size, share, scratch)
     if kind == "parquet":
         groups = parquet_row_groups(path, columns)
-        whole = {"path": path, "kind": kind, "start": 0, "stop": len(groups),
-                 "bytes": sum(g["bytes"] for g in groups), "rows": sum(g["rows"] for g in groups)}
+        whole = WorkUnit(path, kind, 0, len(groups), sum(g["bytes"] for g in groups), sum(g["rows"] for g in groups))
         if size <= share or len(groups) < 2:
             return [whole]
-        return [{"path": path, "kind": kind, "start": i, "stop": i + 1, **g} for i, g in enumerate(groups)]
+        return [WorkUnit(path, kind, i, i + 1, g["bytes"], g["rows"]) for i, g in enumerate(groups)]
     if kind == "jsonl" and size > share:
         step = max(MIN_RANGE, math.ceil(share / RANGES_PER_SHARE))
-        return [{"path": path, "kind": kind, "start": a, "stop": min(a + step, size), "bytes": min(step, size - a)}
-                for a in range(0, size, step)]
-    return [{"path": path, "kind": kind, "start": 0, "stop": size, "bytes": size}]
+        return [WorkUnit(path, kind, a, min(a + step, size), min(step, size - a)) for a in range(0, size, step)]
+    return [WorkUnit(path, kind, 0, size, size)]
 
 
-def assign(units: list[dict], tasks: int) -> list[list[dict]]:
+def assign(units: list[WorkUnit], tasks: int) -> list[list[WorkUnit]]:
     """Deal units to tasks as contiguous runs in input order, each task near total/tasks bytes.
 
     A unit goes to the task whose share holds the unit's middle byte, so no task is more than half
     a unit away from an equal share.
     """
-    total = sum(u["bytes"] for u in units)
-    out: list[list[dict]] = [[] for _ in range(tasks)]
+    total = sum(u.bytes for u in units)
+    out: list[list[WorkUnit]] = [[] for _ in range(tasks)]
     done = 0
     for i, unit in enumerate(units):
-        middle = done + unit["bytes"] / 2
+        middle = done + unit.bytes / 2
         rank = int(middle * tasks / total) if total else i * tasks // len(units)
         out[min(tasks - 1, rank)].append(unit)
-        done += unit["bytes"]
+        done += unit.bytes
     return [_merge(task) for task in out]
 
 
-def _merge(units: list[dict]) -> list[dict]:
+def _merge(units: list[WorkUnit]) -> list[WorkUnit]:
     """Adjacent pieces of one file in one task become one unit: the file is opened once."""
-    merged: list[dict] = []
+    merged: list[WorkUnit] = []
     for unit in units:
         last = merged[-1] if merged else None
-        if last and last["path"] == unit["path"] and last["stop"] == unit["start"] and unit["kind"] != "dataset":
-            last["stop"] = unit["stop"]
-            last["bytes"] += unit["bytes"]
-            if "rows" in unit:
-                last["rows"] += unit["rows"]
+        if last and last.path == unit.path and last.stop == unit.start and unit.kind != "dataset":
+            last.stop, last.bytes = unit.stop, last.bytes + unit.bytes
+            if unit.rows is not None:
+                last.rows = (last.rows or 0) + unit.rows
         else:
-            merged.append(dict(unit))
+            merged.append(replace(unit))
     return merged
 
 
@@ -211,19 +234,19 @@ def plan_files(files: list[tuple[str, int]], tasks: int, columns: list[str], scr
 
 def dataset_shard_plan(shards: int, tasks: int, name: str) -> dict:
     """A data set that is not plain files: its shards (IterableDataset.n_shards) dealt to tasks."""
-    units = [{"path": name, "kind": "dataset", "start": i, "stop": shards, "bytes": 1} for i in range(shards)]
+    units = [WorkUnit(name, "dataset", i, shards, 1) for i in range(shards)]
     return with_summary(assign(units, tasks), [])
 
 
-def with_summary(per_task: list[list[dict]], files: list[tuple[str, int]]) -> dict:
-    parquet_rows = [u.get("rows") for task in per_task for u in task if u["kind"] == "parquet"]
+def with_summary(per_task: list[list[WorkUnit]], files: list[tuple[str, int]]) -> dict:
+    parquet_rows = [u.rows for task in per_task for u in task if u.kind == "parquet"]
     summary = {
         "plan_version": PLAN_VERSION,
         "tasks": len(per_task),
         "files": len(files),
         "input_bytes": sum(size for _, size in files),
         "units": sum(len(t) for t in per_task),
-        "bytes_per_task": [sum(u["bytes"] for u in t) for t in per_task],
+        "bytes_per_task": [sum(u.bytes for u in t) for t in per_task],
         # rows known before reading: Parquet footers; None when other inputs have rows only a read can count
         "rows_from_footers": sum(parquet_rows) if len(parquet_rows) == sum(len(t) for t in per_task) else None,
     }
@@ -235,11 +258,8 @@ def save_plan(logs: str, plan: dict) -> None:
     folder = get_datafolder(logs)
     for rank, units in enumerate(plan["tasks"]):
         with folder.open(f"plan/{rank:05d}.json", "wt") as f:
-            json.dump(units, f)
-    with folder.open("plan.json.tmp", "wt") as f:
-        json.dump(plan["summary"], f, indent=2)
-        f.write("\n")
-    folder.mv("plan.json.tmp", "plan.json")
+            json.dump([u.to_json() for u in units], f)
+    write_atomic("plan.json", json.dumps(plan["summary"], indent=2) + "\n", fs=folder)
 
 
 def load_summary(logs: str) -> dict | None:
@@ -259,6 +279,6 @@ def check_plan(logs: str, tasks: int) -> dict | None:
     return summary
 
 
-def task_units(logs: str, rank: int) -> list[dict]:
+def task_units(logs: str, rank: int) -> list[WorkUnit]:
     with get_datafolder(logs).open(f"plan/{rank:05d}.json", "rt") as f:
-        return json.load(f)
+        return [WorkUnit(**u) for u in json.load(f)]

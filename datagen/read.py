@@ -23,7 +23,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from fsspec.core import url_to_fs
 
-from datagen.plan import InputError, kind_of, task_units
+from datagen.plan import InputError, WorkUnit, kind_of, task_units
 
 __all__ = ["InputError", "ReadDocuments", "check_readable", "dataset_files", "default_corpus"]
 
@@ -116,27 +116,27 @@ def _lines(f: Counter, pos: int, stop: int) -> Iterator[tuple[int, int, bytes]]:
         pos, index = pos + len(raw), index + 1
 
 
-def _jsonl_range(f: Counter, unit: dict, text_column: str, id_column: str | None) -> Iterator[Row]:
+def _jsonl_range(f: Counter, unit: WorkUnit, text_column: str, id_column: str | None) -> Iterator[Row]:
     """The lines that start in [start, stop): a range starting mid-line skips to the next newline."""
-    pos = unit["start"]
+    pos = unit.start
     if pos > 0:
         f.seek(pos - 1)
         pos += len(f.readline()) - 1  # the byte before tells whether `start` begins a line
-    for offset, _, raw in _lines(f, pos, unit["stop"]):
-        yield _json_row(raw, f"{unit['path']}@{offset}", id_column, text_column)
+    for offset, _, raw in _lines(f, pos, unit.stop):
+        yield _json_row(raw, f"{unit.path}@{offset}", id_column, text_column)
 
 
-def _unpacked_lines(f: Counter, unit: dict, text_column: str, id_column: str | None) -> Iterator[Row]:
+def _unpacked_lines(f: Counter, unit: WorkUnit, text_column: str, id_column: str | None) -> Iterator[Row]:
     """Lines of a compressed file's unpacked copy (plan.py), from a line boundary; ids `<file>:<line>`."""
-    for _, index, raw in _lines(f, unit["start"], unit["stop"]):
-        yield _json_row(raw, f"{unit['source']}:{unit['line'] + index}", id_column, text_column)
+    for _, index, raw in _lines(f, unit.start, unit.stop):
+        yield _json_row(raw, f"{unit.source}:{unit.line + index}", id_column, text_column)
 
 
-def _gz_lines(f: Counter, unit: dict, text_column: str, id_column: str | None) -> Iterator[Row]:
+def _gz_lines(f: Counter, unit: WorkUnit, text_column: str, id_column: str | None) -> Iterator[Row]:
     with gzip.GzipFile(fileobj=f, mode="rb") as lines:
         for lineno, raw in enumerate(lines, start=1):
             if raw.strip():
-                yield _json_row(raw, f"{unit['path']}:{lineno}", id_column, text_column)
+                yield _json_row(raw, f"{unit.path}:{lineno}", id_column, text_column)
 
 
 def _footer(f: Counter):
@@ -152,44 +152,44 @@ def _footer(f: Counter):
     return pq.read_metadata(io.BytesIO(b"PAR1" + f.read(length + 8)))
 
 
-def _parquet_rows(f: Counter, unit: dict, text_column: str, id_column: str | None) -> Iterator[Row]:
+def _parquet_rows(f: Counter, unit: WorkUnit, text_column: str, id_column: str | None) -> Iterator[Row]:
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(f, metadata=_footer(f))
     names = pf.schema_arrow.names
     columns = [text_column] + [c for c in {id_column or "id"} - {text_column} if c in names]
-    index = sum(pf.metadata.row_group(i).num_rows for i in range(unit["start"]))
-    groups = list(range(unit["start"], unit["stop"]))
+    index = sum(pf.metadata.row_group(i).num_rows for i in range(unit.start))
+    groups = list(range(unit.start, unit.stop))
     for batch in pf.iter_batches(row_groups=groups, columns=columns, batch_size=1024):
         for record in batch.to_pylist():
-            yield Row(_doc_id(record, id_column, f"{unit['path']}:{index}"), record.get(text_column))
+            yield Row(_doc_id(record, id_column, f"{unit.path}:{index}"), record.get(text_column))
             index += 1
 
 
-def _txt_rows(f: Counter, unit: dict, text_column: str, id_column: str | None) -> Iterator[Row]:
+def _txt_rows(f: Counter, unit: WorkUnit, text_column: str, id_column: str | None) -> Iterator[Row]:
     text, bad = _decode(f.read())
-    yield Row(unit["path"], text, bad)
+    yield Row(unit.path, text, bad)
 
 
 READERS = {"jsonl": _jsonl_range, "gz": _gz_lines, "lines": _unpacked_lines, "parquet": _parquet_rows,
            "txt": _txt_rows}
 
 
-def unit_rows(unit: dict, text_column: str, id_column: str | None, counter_out: list) -> Iterator[Row]:
+def unit_rows(unit: WorkUnit, text_column: str, id_column: str | None, counter_out: list) -> Iterator[Row]:
     """The rows of one work unit; any read failure becomes an InputError naming the file.
 
     The unit's Counter is appended to `counter_out`, so the caller can read the bytes it took.
     """
-    fs, bare = url_to_fs(unit["path"])
+    fs, bare = url_to_fs(unit.path)
     try:
         with fs.open(bare, "rb") as raw:
             f = Counter(raw)
             counter_out.append(f)
-            yield from READERS[unit["kind"]](f, unit, text_column, id_column)
+            yield from READERS[unit.kind](f, unit, text_column, id_column)
     except InputError:
         raise
     except (OSError, EOFError, ValueError) as e:
-        raise InputError(f"{unit.get('source', unit['path'])}: cannot read: {e}") from e
+        raise InputError(f"{unit.name}: cannot read: {e}") from e
 
 
 def check_readable(files: list[tuple[str, int]], text_column: str, id_column: str | None) -> None:
@@ -205,7 +205,7 @@ def check_readable(files: list[tuple[str, int]], text_column: str, id_column: st
         if kind in seen or kind == "parquet":
             continue
         seen.add(kind)
-        unit = {"path": path, "kind": kind, "start": 0, "stop": size}
+        unit = WorkUnit(path, kind, 0, size, size)
         first = next(iter(unit_rows(unit, text_column, id_column, [])), None)
         if first is not None and kind != "txt" and not isinstance(first.text, str):
             raise InputError(f"{first.doc_id}: no text in column {text_column!r} (--text-column)")
@@ -241,12 +241,12 @@ def dataset_shards(name: str, config: str | None, split: str) -> int:
     return _open_dataset(name, config, split).n_shards
 
 
-def dataset_shard_rows(unit: dict, config: str | None, split: str, text_column: str,
+def dataset_shard_rows(unit: WorkUnit, config: str | None, split: str, text_column: str,
                        id_column: str | None) -> Iterator[Row]:
     """One shard of a data set that is not plain files (IterableDataset.shard): only its own files are
     streamed, never the whole data set on every task."""
-    name, index = unit["path"], unit["start"]
-    shard = _open_dataset(name, config, split).shard(num_shards=unit["stop"], index=index, contiguous=True)
+    name, index = unit.path, unit.start
+    shard = _open_dataset(name, config, split).shard(num_shards=unit.stop, index=index, contiguous=True)
     for row, record in enumerate(shard):
         yield Row(_doc_id(record, id_column, f"{name}/{split}/{index}:{row}"), record.get(text_column))
 
@@ -264,7 +264,7 @@ class ReadDocuments(PipelineStep):
 
     def rows(self, rank: int) -> Iterator[Row]:
         for unit in task_units(self.logs, rank):
-            if unit["kind"] == "dataset":
+            if unit.kind == "dataset":
                 yield from dataset_shard_rows(unit, self.dataset_config, self.split, self.text_column, self.id_column)
                 continue
             counters: list[Counter] = []

@@ -8,7 +8,7 @@ import textwrap
 import pyarrow.parquet as pq
 from datatrove.io import get_datafolder
 
-from compressors.text import word_count
+from compressors.analysis import word_count
 
 
 def _clip(text: str, width: int, max_chars: int) -> str:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from compressors import CannotCompress, LadderConfig, build, schedule
-from compressors import text as T
+from compressors import analysis
 
 WORDS = ["Emma", "garden", "the", "of", "Paris", "1815", "river", "and", "quickly", "Achilles", "grief",
          "a", "war", "soldiers", "it", "was", "über", "naïve", "don't", "(note)", "x-ray", "Mr.", "q"]
@@ -17,14 +17,14 @@ WORDS = ["Emma", "garden", "the", "of", "Paris", "1815", "river", "and", "quickl
 
 def folded(text: str) -> set[str]:
     """Words compared case aside and without a possessive 's (the top word drops it: "Apollo's")."""
-    return {re.sub(r"'s$", "", w.lower().replace("’", "'")) for w in T.words(text)}
+    return {re.sub(r"'s$", "", w.lower().replace("’", "'")) for w in analysis.words(text)}
 
 
 def assert_ladder(text: str, rungs: list[str], levels: int) -> None:
     """The ladder contract, checked here independently of compressors.ladder.check."""
     assert len(rungs) == levels
     everything = [text, *rungs]
-    counts = [len(T.words(r)) for r in everything]
+    counts = [len(analysis.words(r)) for r in everything]
     assert all(a > b for a, b in zip(counts, counts[1:])), counts
     for below, above in zip(everything, everything[1:]):
         assert folded(above) <= folded(below), (above, below)
@@ -58,7 +58,7 @@ def test_corpus_chunks_give_valid_ladders(corpus_docs, levels):
     cfg = LadderConfig(levels=levels, variants=3)
     made, skipped = 0, 0
     for doc in corpus_docs[::20]:
-        for i, chunk in enumerate(T.chunks(doc["text"], 256)):
+        for i, chunk in enumerate(analysis.chunks(doc["text"], 256)):
             try:
                 ladder = build(chunk, cfg, doc["id"], i)
             except CannotCompress:
@@ -71,7 +71,7 @@ def test_corpus_chunks_give_valid_ladders(corpus_docs, levels):
 
 
 def test_methods_follow_the_schedule(corpus_docs):
-    chunk = T.chunks(corpus_docs[0]["text"], 256)[0]
+    chunk = analysis.chunks(corpus_docs[0]["text"], 256)[0]
     assert build(chunk, LadderConfig(levels=4), "d").methods == ("textrank", "rake", "rake", "word")
     assert build(chunk, LadderConfig(levels=2), "d").methods == ("rake", "word")
     eight = build(chunk, LadderConfig(levels=8), "d").methods
@@ -79,7 +79,7 @@ def test_methods_follow_the_schedule(corpus_docs):
 
 
 def test_same_seed_same_ladders_other_seed_other_samples(corpus_docs):
-    chunks = [c for d in corpus_docs[:5] for c in T.chunks(d["text"], 256)]
+    chunks = [c for d in corpus_docs[:5] for c in analysis.chunks(d["text"], 256)]
     a = [build(c, LadderConfig(seed=1), "d", i).variants for i, c in enumerate(chunks)]
     b = [build(c, LadderConfig(seed=1), "d", i).variants for i, c in enumerate(chunks)]
     c = [build(c, LadderConfig(seed=2), "d", i).variants for i, c in enumerate(chunks)]
@@ -89,7 +89,7 @@ def test_same_seed_same_ladders_other_seed_other_samples(corpus_docs):
 
 
 def test_variants_differ_and_variant_zero_takes_best_scores(corpus_docs):
-    chunks = [c for d in corpus_docs[:10] for c in T.chunks(d["text"], 256)]
+    chunks = [c for d in corpus_docs[:10] for c in analysis.chunks(d["text"], 256)]
     ladders = [build(c, LadderConfig(variants=4, temperature=1.0), "d", i) for i, c in enumerate(chunks)]
     distinct = np.mean([len({tuple(v) for v in lad.variants}) for lad in ladders])
     assert distinct > 2.5, distinct
@@ -101,7 +101,7 @@ def test_variants_differ_and_variant_zero_takes_best_scores(corpus_docs):
 def test_rungs_are_not_repeated(corpus_docs):
     """The seed pipeline often gave identical rungs 2-4; here every rung is strictly shorter, so never."""
     for d in corpus_docs[:20]:
-        for i, chunk in enumerate(T.chunks(d["text"], 256)):
+        for i, chunk in enumerate(analysis.chunks(d["text"], 256)):
             for rungs in build(chunk, LadderConfig(), d["id"], i).variants:
                 assert len(set(rungs)) == len(rungs)
 
@@ -128,39 +128,10 @@ def test_a_sentence_alone_on_a_line_splits_back_into_itself(corpus_docs):
     """Why sentence rungs need no memory of the sentences chosen: punkt decides each break from a few
     characters around it, so a sentence alone on a line is found again as one sentence, its words whole.
     The rare exceptions are closing runs of quotes and brackets, which punkt realigns differently."""
-    sentences = [s for d in corpus_docs[::3] for c in T.chunks(d["text"], 256) for s in T.sentences(c)]
-    again = [T.sentences(s) for s in sentences]
-    assert all(T.words(" ".join(a)) == T.words(s) for a, s in zip(again, sentences))
+    sentences = [s for d in corpus_docs[::3] for c in analysis.chunks(d["text"], 256) for s in analysis.sentences(c)]
+    again = [analysis.sentences(s) for s in sentences]
+    assert all(analysis.words(" ".join(a)) == analysis.words(s) for a, s in zip(again, sentences))
     assert sum(a == (s,) for a, s in zip(again, sentences)) >= 0.999 * len(sentences)
-
-
-MULTI_CHAR_LINES = ["Wait . . . what?", "He paused... Then spoke.", "A -- B. C.", "Odd.. yes.", "Ends . .",
-                    "Tabs .\t.\t. here. Next.", "No runs here. None at all!", "-- Lead. Then.", "..", ". . . . ."]
-
-
-@given(st.lists(st.sampled_from(["Mr.", "--", "...", ". .", ".", "!", "?", "word", "Emma", " ", "\t", "-"]),
-                max_size=30).map("".join))
-@settings(max_examples=300, deadline=None)
-def test_punkt_shortcut_answers_as_punkt(text):
-    """compressors.text answers punkt's multi-character-run lookup at once where no run can start: the
-    answer is punkt's own everywhere, so sentences are punkt's."""
-    from punkt.rules.language import LanguageVars
-
-    lang = LanguageVars()
-    for line in [text, *MULTI_CHAR_LINES]:
-        assert T._multi_char_interior(line, lang) == T._punkt_interior(line, lang), line
-
-
-def test_punkt_shortcut_keeps_corpus_sentences(corpus_docs, monkeypatch):
-    """Every line of a slice of the default corpus splits as it does with punkt's own lookup."""
-    import punkt
-    from punkt.rules import boundaries
-
-    assert boundaries._multi_char_interior is T._multi_char_interior
-    lines = [*sorted({line for d in corpus_docs[::7] for line in T.normalize(d["text"]).split("\n\n")}), *MULTI_CHAR_LINES]
-    shortcut = [punkt.sent_tokenize(line) for line in lines]
-    monkeypatch.setattr(boundaries, "_multi_char_interior", T._punkt_interior)
-    assert [punkt.sent_tokenize(line) for line in lines] == shortcut
 
 
 @given(st.integers(0, 2**70), st.text(max_size=20), st.integers(0, 2**40), st.integers(0, 64))
@@ -200,7 +171,7 @@ def assert_handed_on_rungs_read_as_their_text(text: str, cfg: LadderConfig, docu
                 break
             by_text = step.compress(by_text, rng_text)
             assert handed.text == by_text
-            assert handed.words == T.words_of(by_text)
+            assert handed.words == analysis.words_of(by_text)
             if handed.phrases is not None:
                 read = rake.analyze(by_text)
                 assert (handed.phrases.keys, handed.phrases.phrases, handed.phrases.word_scores) == (read.keys, read.phrases, read.word_scores)
@@ -214,7 +185,7 @@ def assert_handed_on_rungs_read_as_their_text(text: str, cfg: LadderConfig, docu
 def test_rungs_handed_on_read_as_their_text_on_the_corpus(corpus_docs, levels):
     cfg = LadderConfig(levels=levels, variants=3)
     compared = sum(assert_handed_on_rungs_read_as_their_text(c, cfg, doc["text"]) for doc in corpus_docs[::15]
-                   for c in T.chunks(doc["text"], 256)[:6])
+                   for c in analysis.chunks(doc["text"], 256)[:6])
     assert compared > 500
 
 
@@ -227,32 +198,12 @@ def test_rungs_handed_on_read_as_their_text(text, levels, seed, temperature):
 @settings(max_examples=2000, deadline=None)
 @given(text=st.text(alphabet=" \t\n\r\x0b\x0c\u00a0\u2003ab.", max_size=40))
 def test_spaces_collapse_as_every_whitespace_run_would(text):
-    """compressors.text.SPACES matches only the runs that collapsing changes; the result is r"\\s+"'s."""
-    assert T.SPACES.sub(" ", text) == re.sub(r"\s+", " ", text)
+    """compressors.analysis.SPACES matches only the runs that collapsing changes; the result is r"\\s+"'s."""
+    assert analysis.SPACES.sub(" ", text) == re.sub(r"\s+", " ", text)
 
 
 PUNKT_PIECES = ["Mr.", "--", "...", ". .", ".", "!", "?", "?!", "word", "Emma", " ", "\t", "\n", "-", '"', "'", "”", "’",
                 "(", ")", "U.S.", "e.g.", "A.", "3.5", "ein", "Straße."]
-
-
-@given(st.lists(st.sampled_from(PUNKT_PIECES), max_size=40).map("".join))
-@settings(max_examples=1000, deadline=None)
-def test_sentence_splitter_splits_as_punkt(text):
-    """compressors.text's punkt reads candidate boundaries without punkt's per-candidate objects; the
-    sentences are those of punkt's own English tokenizer."""
-    import punkt
-
-    english = punkt.tokenizer_for("english")
-    assert T.split_sentences(text) == punkt.PunktSentenceTokenizer(english.params, rules=english.rules).tokenize(text)
-
-
-def test_sentence_splitter_splits_corpus_lines_as_punkt(corpus_docs):
-    import punkt
-
-    assert T._PUNKT_INTERNALS, "this punkt lacks what the fast candidate path reads: sentences are right, slower"
-
-    lines = sorted({line for d in corpus_docs[::5] for line in T.normalize(d["text"]).split("\n\n")})
-    assert [T.split_sentences(line) for line in lines] == [punkt.sent_tokenize(line) for line in lines]
 
 
 @given(st.lists(st.sampled_from([*PUNKT_PIECES, "\n\n", "don't", "’s", "_", "…", "。", "x-ray"]), max_size=40).map("".join))
@@ -260,14 +211,14 @@ def test_sentence_splitter_splits_corpus_lines_as_punkt(corpus_docs):
 def test_sentences_hold_every_word_of_their_text(text):
     """Why a ladder counts rung 0's words sentence by sentence: the sentences of a text hold all its
     words, in order (punkt breaks after a mark, never inside a word, and leaves out only spaces)."""
-    assert T.words_by_sentence(text) == T.words_of(text)
-    assert T.document_words(text) == T.words_of(text), "a document's words, read paragraph by paragraph"
+    assert analysis.words_by_sentence(text) == analysis.words_of(text)
+    assert analysis.document_words(text) == analysis.words_of(text), "a document's words, read paragraph by paragraph"
 
 
 def test_sentences_hold_every_word_of_corpus_chunks(corpus_docs):
-    chunks = [c for d in corpus_docs[::4] for c in T.chunks(d["text"], 256)]
-    assert [T.words_by_sentence(c) for c in chunks] == [T.words_of(c) for c in chunks]
-    assert [T.document_words(d["text"]) for d in corpus_docs[::4]] == [T.words_of(d["text"]) for d in corpus_docs[::4]]
+    chunks = [c for d in corpus_docs[::4] for c in analysis.chunks(d["text"], 256)]
+    assert [analysis.words_by_sentence(c) for c in chunks] == [analysis.words_of(c) for c in chunks]
+    assert [analysis.document_words(d["text"]) for d in corpus_docs[::4]] == [analysis.words_of(d["text"]) for d in corpus_docs[::4]]
 
 
 @given(st.lists(st.sampled_from([*PUNKT_PIECES, "\n\n", "\n\n", "don't", "’s", "…", "x-ray", "word word word"]), max_size=80)
@@ -276,6 +227,6 @@ def test_sentences_hold_every_word_of_corpus_chunks(corpus_docs):
 def test_chunks_cover_random_text_within_max_words(text, max_words):
     """chunks() counts a paragraph's words through its sentences; the chunks still hold every word of the
     text once, in order, and at most max_words each."""
-    pieces = T.chunks(text, max_words)
-    assert [w for p in pieces for w in T.words(p)] == T.words(text)
-    assert all(T.word_count(p) <= max_words for p in pieces)
+    pieces = analysis.chunks(text, max_words)
+    assert [w for p in pieces for w in analysis.words(p)] == analysis.words(text)
+    assert all(analysis.word_count(p) <= max_words for p in pieces)

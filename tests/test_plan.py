@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from datagen.plan import make_plan
+from datagen.plan import WorkUnit
 from datagen.read import unit_rows
 from tests.conftest import datagen, rows
 
@@ -37,7 +38,7 @@ def big_parquet(tmp_path_factory, corpus_docs):
 
 def covered(plan) -> list[tuple[str, int]]:
     """(file, row group) of every unit of every task, with repeats."""
-    return [(u["path"], g) for task in plan["tasks"] for u in task for g in range(u["start"], u["stop"])]
+    return [(u.path, g) for task in plan["tasks"] for u in task for g in range(u.start, u.stop)]
 
 
 def test_one_big_parquet_spreads_its_row_groups_over_every_task(big_parquet):
@@ -59,8 +60,8 @@ def test_many_files_are_each_read_by_one_task(tmp_path, corpus_docs):
         (tmp_path / f"part-{i}.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in texts[i * 5:(i + 1) * 5]))
     plan = make_plan([str(tmp_path)], 3, ["text", None])
     units = [u for task in plan["tasks"] for u in task]
-    assert sorted(u["path"] for u in units) == sorted(str(p) for p in tmp_path.glob("*.jsonl"))
-    assert all(u["start"] == 0 and u["stop"] == (tmp_path / u["path"]).stat().st_size for u in units)
+    assert sorted(u.path for u in units) == sorted(str(p) for p in tmp_path.glob("*.jsonl"))
+    assert all(u.start == 0 and u.stop == (tmp_path / u.path).stat().st_size for u in units)
     assert [len(t) for t in plan["tasks"]] in ([3, 3, 2], [3, 2, 3], [2, 3, 3])
 
 
@@ -70,9 +71,9 @@ def test_compressed_file_stays_whole(tmp_path, small_corpus):
     gz = tmp_path / "c.jsonl.gz"
     gz.write_bytes(gzip.compress(small_corpus.read_bytes()))
     plan = make_plan([str(gz), str(small_corpus)], 4, ["text", None])
-    gz_units = [u for task in plan["tasks"] for u in task if u["kind"] == "gz"]
-    assert len(gz_units) == 1 and gz_units[0]["stop"] == gz.stat().st_size
-    jsonl_units = [u for task in plan["tasks"] for u in task if u["kind"] == "jsonl"]
+    gz_units = [u for task in plan["tasks"] for u in task if u.kind == "gz"]
+    assert len(gz_units) == 1 and gz_units[0].stop == gz.stat().st_size
+    jsonl_units = [u for task in plan["tasks"] for u in task if u.kind == "jsonl"]
     assert len(jsonl_units) > 1, "the uncompressed file larger than a task's share is cut into ranges"
 
 
@@ -90,7 +91,7 @@ def test_byte_ranges_read_each_line_once(tmp_path_factory, lines, cuts, crlf):
     bounds = sorted({0, size, *(c % (size + 1) for c in cuts)})
 
     def read(start, stop):
-        unit = {"path": str(path), "kind": "jsonl", "start": start, "stop": stop}
+        unit = WorkUnit(str(path), "jsonl", start, stop, stop - start)
         return [(r.doc_id, r.text) for r in unit_rows(unit, "text", None, [])]
 
     pieces = [row for a, b in zip(bounds, bounds[1:]) for row in read(a, b)]
