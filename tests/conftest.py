@@ -13,6 +13,13 @@ import pytest
 from datagen.read import default_corpus
 
 BIN = Path(sys.executable).parent
+PROCESS_TIMEOUT = 900  # seconds any process a test starts may take: a hang fails the test, naming the command
+
+
+def timed(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """subprocess.run with a timeout: every process a test starts ends, or fails the test."""
+    kwargs.setdefault("timeout", PROCESS_TIMEOUT)
+    return subprocess.run(cmd, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +40,7 @@ def small_corpus(tmp_path_factory, corpus_docs) -> Path:
 def datagen(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
     """Run the real `datagen` console script."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.run([str(BIN / "datagen"), *args], capture_output=True, text=True, env=env, **kwargs)
+    proc = timed([str(BIN / "datagen"), *args], capture_output=True, text=True, env=env, **kwargs)
     if check and proc.returncode != 0:
         raise AssertionError(f"datagen {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return proc
