@@ -13,6 +13,9 @@ A step's target is `<words_b>` (the length bucket), then, for `infill`, `<gap_0>
   in one, never ends in one (nor in such a word and an apostrophe) right before a fragment that starts
   with one, and is never empty where the two fragments around it would fuse. A possessive 's may
   follow a kept word, as the ladder allows ("Apollo" kept from "Apollo's").
+- **Whitespace as rungs hold it.** A run of whitespace is one space, one newline or one blank line
+  (`"\n\n"`), and a rung neither starts nor ends with whitespace: what `datagen` writes in every rung
+  of every ladder, so no double spaces, trailing spaces or runs of blank lines are ever written.
 - **Length.** The rung's word count stays inside the bounds of its length bucket (or of `Plan.words`):
   the end is allowed only from the fewest, and no token may start a word that would pass the most
   (the words of fragments not yet placed counted in). With a token limit (sampling), a row whose
@@ -40,6 +43,12 @@ from model.markers import LENGTHS, SENTINELS, bucket_bounds, length_token, senti
 OUTSIDE, IN_WORD, APOSTROPHE = 0, 1, 2
 APOSTROPHES = frozenset("'’")
 
+# Whitespace state: nothing written yet (the rung's start), after a character that is not whitespace,
+# after " ", after "\n", after "\n\n". BROKEN: a run the rungs never hold.
+START, INK, SPACE, NEWLINE, BLANK_LINE, BROKEN = 0, 1, 2, 3, 4, -1
+SPACE_STATES = (START, INK, SPACE, NEWLINE, BLANK_LINE)
+_SPACE_MOVES = {(INK, " "): SPACE, (INK, "\n"): NEWLINE, (NEWLINE, "\n"): BLANK_LINE}
+
 
 def char_step(state: int, ch: str) -> tuple[int, int]:
     """(words begun, next state) after one character: the incremental form of compressors.analysis.WORD."""
@@ -48,6 +57,16 @@ def char_step(state: int, ch: str) -> tuple[int, int]:
     if ch in APOSTROPHES and state == IN_WORD:
         return 0, APOSTROPHE
     return 0, OUTSIDE
+
+
+def space_effect(text: str, state: int) -> int:
+    """The whitespace state after `text` written in `state` (BROKEN: it makes a run the rungs never hold)."""
+    for ch in text:
+        if not ch.isspace():
+            state = INK
+        elif (state := _SPACE_MOVES.get((state, ch), BROKEN)) == BROKEN:
+            return BROKEN
+    return state
 
 
 def text_effect(text: str, state: int = OUTSIDE) -> tuple[int, int]:
@@ -60,6 +79,7 @@ def text_effect(text: str, state: int = OUTSIDE) -> tuple[int, int]:
 
 
 # --- UTF-8: Unicode's table of well-formed byte sequences ---------------------------------------------
+
 
 def _second_range(lead: int) -> tuple[int, int] | None:
     """The bytes allowed right after a lead byte, or None when `lead` cannot start a character."""
@@ -109,6 +129,7 @@ def can_end_outside_word(partial: bytes) -> bool:
 
 # --- per tokenizer -----------------------------------------------------------------------------------
 
+
 def _byte_decoder() -> dict[str, int]:
     """The byte-level BPE alphabet (GPT-2's bytes_to_unicode) read back to bytes."""
     bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
@@ -132,9 +153,13 @@ def token_bytes(tok) -> list[bytes]:
     if decoder is not None and "ByteLevel" in type(decoder).__name__ + repr(decoder)[:20]:
         table = _byte_decoder()
         if all(ch in table for p in pieces[:300] if p for ch in p):
-            return [b"" if i in special or p is None else bytes(table.get(ch, 63) for ch in p) for i, p in enumerate(pieces)]
-    return [b"" if i in special else tok.decode([i], clean_up_tokenization_spaces=False).encode("utf-8")
-            for i in range(vocab)]
+            return [
+                b"" if i in special or p is None else bytes(table.get(ch, 63) for ch in p) for i, p in enumerate(pieces)
+            ]
+    return [
+        b"" if i in special else tok.decode([i], clean_up_tokenization_spaces=False).encode("utf-8")
+        for i in range(vocab)
+    ]
 
 
 @dataclass
@@ -148,6 +173,7 @@ class Effects:
     end: np.ndarray  # (3, V) word state after it, from each word state
     tail: list[bytes]  # an unfinished character it leaves
     tail_can_end_outside: np.ndarray  # (V,) bool: that character can still end outside a word (True: none)
+    space: np.ndarray  # (5, V) whitespace state after it, from each whitespace state (BROKEN: not allowed)
 
 
 class TokenTable:
@@ -173,8 +199,16 @@ class TokenTable:
 
     def _effects(self, prefix: bytes, ids) -> Effects:
         v = self.vocab
-        out = Effects(np.zeros(v, bool), np.zeros(v, bool), np.zeros(v, bool), np.zeros((3, v), np.int16),
-                      np.zeros((3, v), np.int8), [b""] * v, np.ones(v, bool))
+        out = Effects(
+            np.zeros(v, bool),
+            np.zeros(v, bool),
+            np.zeros(v, bool),
+            np.zeros((3, v), np.int16),
+            np.zeros((3, v), np.int8),
+            [b""] * v,
+            np.ones(v, bool),
+            np.full((len(SPACE_STATES), v), BROKEN, np.int8),
+        )
         for i in ids:
             if self.control[i]:
                 continue
@@ -186,6 +220,8 @@ class TokenTable:
             out.first_alnum[i] = bool(text) and text[0].isalnum()
             for state in (OUTSIDE, IN_WORD, APOSTROPHE):
                 out.begun[state, i], out.end[state, i] = text_effect(text, state)
+            for state in SPACE_STATES:
+                out.space[state, i] = space_effect(text, state)
             if tail:
                 out.tail_can_end_outside[i] = can_end_outside_word(tail)
         return out
@@ -215,9 +251,9 @@ class TokenTable:
         if key[0] == "length":
             out[list(self.lengths)] = True
             return out
-        _, prefix, state, at_start, budget, control, urgent = key
+        _, prefix, state, space, at_start, budget, control, urgent = key
         e = self.effects(prefix)
-        ok = e.valid.copy()
+        ok = e.valid & (e.space[space] != BROKEN)
         # what must become a character outside a word once finished: a gap's first one after a kept word, or
         # any new one when no word is left to begin
         must_end_outside = np.full(self.vocab, at_start) & ~e.has_char
@@ -273,6 +309,7 @@ class Row:
         self.count = 0  # sentinels written
         self.prefix = b""  # the bytes of an unfinished character
         self.state = OUTSIDE  # word state of the rung so far
+        self.space = START  # whitespace state of the rung so far
         self.at_start = False  # right after a fragment that ends in a letter or digit, nothing of the gap yet
         self.words = 0  # words of the rung so far
         self.pending = sum(self.frag_words)  # words of the fragments not placed yet
@@ -299,7 +336,7 @@ class Row:
         if self.prefix:
             return False
         if control == self.table.eos:
-            return self.bounds is None or self.words >= self.bounds[0]
+            return self.space in (START, INK) and (self.bounds is None or self.words >= self.bounds[0])
         return not (self.frag_starts_alnum[self.count - 1] and self.state != OUTSIDE)
 
     def key(self) -> tuple:
@@ -318,8 +355,16 @@ class Row:
             missing = self.bounds[0] - self.words - self.pending  # words the gaps must still begin
             urgent = missing > 0 and self.plan.limit - self.tokens - self._controls_left() <= missing + URGENCY
         at_start = self.at_start and self.state == IN_WORD
-        return ("write", self.prefix, self.state, at_start, budget, control if self._may_close(control) else None,
-                urgent)
+        return (
+            "write",
+            self.prefix,
+            self.state,
+            self.space,
+            at_start,
+            budget,
+            control if self._may_close(control) else None,
+            urgent,
+        )
 
     def advance(self, token: int) -> None:
         t = self.table
@@ -348,6 +393,7 @@ class Row:
             self._add(" ")  # so the fragment's first word stays a word
         frag = self.plan.fragments[i]
         begun, self.state = text_effect(frag, self.state)
+        self.space = INK if frag else self.space
         self.words += begun
         self.pending -= self.frag_words[i]
         self.count += 1
@@ -365,6 +411,10 @@ class Row:
 
     def _add(self, text: str) -> None:
         begun, self.state = text_effect(text, self.state)
+        space = space_effect(text, self.space)
+        if space == BROKEN:  # a run the rules forbid (a space the token limit added, a damaged code): go on
+            space = SPACE if text[-1].isspace() else INK
+        self.space = space
         self.words += begun
         self.texts[-1].append(text)
 

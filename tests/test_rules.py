@@ -8,10 +8,12 @@ odd seeds (digits, apostrophes, non-Latin letters, one character, several fragme
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compressors import analysis
 from model.align import align, fragments
@@ -19,8 +21,23 @@ from model.format import StepFormat, plan, rung_of, target_ids, to_rung, words_i
 from model.markers import BUCKET_STARTS, LENGTHS, bucket_bounds, length_bucket
 from model.rules import Row, can_end_outside_word, next_masks, start_rows, text_effect, token_table, utf8_scan
 
-ODD_SEEDS = ["AI", "1999", "don't", "'tis", "Königsberg", "日本", "Москва", "x", "é", "red, green", "tea\ncake",
-             "Apollo's", "C3PO, R2D2", "a-b", "Ωmega 42"]
+ODD_SEEDS = [
+    "AI",
+    "1999",
+    "don't",
+    "'tis",
+    "Königsberg",
+    "日本",
+    "Москва",
+    "x",
+    "é",
+    "red, green",
+    "tea\ncake",
+    "Apollo's",
+    "C3PO, R2D2",
+    "a-b",
+    "Ωmega 42",
+]
 PIECES = st.sampled_from(list("ab Z9'’-,.é日\n") + ["Ω", "e\u0301", "²", "_"])
 
 
@@ -28,8 +45,12 @@ PIECES = st.sampled_from(list("ab Z9'’-,.é日\n") + ["Ω", "e\u0301", "²", "
 def tok():
     from model.tokenizer import train_tokenizer
 
-    texts = ["Emma Woodhouse, handsome, clever, and rich, with a comfortable home.", "Ναι, 日本語 Москва Königsberg.",
-             "don't 'tis Apollo's 1999 C3PO R2D2 a-b", "The quick brown fox jumps over the lazy dog. " * 3]
+    texts = [
+        "Emma Woodhouse, handsome, clever, and rich, with a comfortable home.",
+        "Ναι, 日本語 Москва Königsberg.",
+        "don't 'tis Apollo's 1999 C3PO R2D2 a-b",
+        "The quick brown fox jumps over the lazy dog. " * 3,
+    ]
     return train_tokenizer(texts * 20, vocab_size=400, levels=4)
 
 
@@ -52,8 +73,11 @@ def test_utf8_scan_accepts_exactly_the_completable_prefixes(data):
 
 @pytest.mark.parametrize("partial", [b"\xc3", b"\xe2", b"\xe2\x80", b"\xe0", b"\xed", b"\xf0", b"\xf4\x8f", b"\xea"])
 def test_can_end_outside_word_against_every_code_point(partial):
-    expected = any(not chr(c).isalnum() for c in range(0x80, 0x110000)
-                   if not 0xD800 <= c <= 0xDFFF and chr(c).encode().startswith(partial))
+    expected = any(
+        not chr(c).isalnum()
+        for c in range(0x80, 0x110000)
+        if not 0xD800 <= c <= 0xDFFF and chr(c).encode().startswith(partial)
+    )
     assert can_end_outside_word(partial) == expected
 
 
@@ -80,10 +104,18 @@ def _walk(tok, plans, pick) -> list[Row]:
     return rows
 
 
+def _spaced_as_rungs(text: str) -> bool:
+    """Whitespace as datagen writes every rung: runs of one space, one newline or a blank line, none at the ends."""
+    runs = re.findall(r"\s+", text)
+    return text == text.strip() and all(r in (" ", "\n", "\n\n") for r in runs)
+
+
 def _check(upper: str, lower: str, bounds, closed_by_limit: bool) -> None:
     assert "\ufffd" not in lower
     lower.encode("utf-8")
     assert align(upper, lower) is not None, (upper, lower)  # every fragment there, in order, its words whole
+    if not closed_by_limit:
+        assert _spaced_as_rungs(lower), repr(lower)
     if bounds is not None and not closed_by_limit:
         low, high = bounds
         assert low <= words_in(lower) and (high is None or words_in(lower) <= high), (bounds, words_in(lower))
@@ -116,6 +148,7 @@ def test_rewrite_rows_are_valid_text_of_their_length(tok):
         text = rung_of(row, "AI", fmt)
         assert "\ufffd" not in text
         if row.tokens < p.limit:
+            assert _spaced_as_rungs(text), repr(text)
             low, high = bucket_bounds(p.bucket)
             assert low <= words_in(text) <= high
 
@@ -170,8 +203,9 @@ def test_untrained_model_chains_hold_their_rules(tok, untrained, temperature, rn
     from model.export import ExportInfo
     from sample import Decoding, expand_seeds
 
-    info = ExportInfo(4, "infill", "ladder", False, 256, 256, {str(k): 64 for k in range(1, 5)}, lengths=True,
-                      text_words=60)
+    info = ExportInfo(
+        4, "infill", "ladder", False, 256, 256, {str(k): 64 for k in range(1, 5)}, lengths=True, text_words=60
+    )
     torch.manual_seed(rng_seed)
     per_seed = expand_seeds(untrained, tok, info, ODD_SEEDS, 4, num=2, decoding=Decoding(temperature, 1.0), words=60)
     low, high = bucket_bounds(length_bucket(60))
