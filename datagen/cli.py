@@ -34,7 +34,9 @@ def _build_parser(sub) -> None:
     p.add_argument("--config", metavar="YAML", help="a datagen config file; flags override it")
     for flag, (_, kwargs) in FLAGS.items():
         p.add_argument("--" + flag.replace("_", "-"), dest=flag, default=None, **kwargs)
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config key, e.g. slurm.partition=cpu")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="any config key, e.g. slurm.partition=cpu"
+    )
     p.add_argument("--force", action="store_true", help="delete this output's previous build and start over")
 
 
@@ -51,8 +53,10 @@ def cmd_build(args) -> int:
         return 0
     c = manifest["counts"]
     skipped = ", ".join(f"{k} {v}" for k, v in manifest["skipped"].items()) or "none"
-    print(f"{c['chunks']} chunks ({c['rows']['train']} train, {c['rows']['val']} val) from {c['documents']} documents, "
-          f"{c['variant_ladders']} variant ladders in {manifest['timing']['seconds']:.1f} s; skipped chunks: {skipped}")
+    print(
+        f"{c['chunks']} chunks ({c['rows']['train']} train, {c['rows']['val']} val) from {c['documents']} documents, "
+        f"{c['variant_ladders']} variant ladders in {manifest['timing']['seconds']:.1f} s; skipped chunks: {skipped}"
+    )
     print(f"ladders: {manifest['config']['out']}")
     print(f"look at some: datagen show {manifest['config']['out']}")
     return 0
@@ -77,15 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from datagen.build import BuildError
     from datagen.read import InputError
+    from textladder.files import DamagedFile
 
     try:
         return cmd_build(args) if args.command == "build" else cmd_show(args)
-    except (ConfigError, InputError, BuildError, FileNotFoundError) as e:
+    except (ConfigError, InputError, BuildError, FileNotFoundError, DamagedFile) as e:
         print(f"datagen: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("datagen: interrupted; finished tasks are kept: run the same command again to resume",
-              file=sys.stderr)
+        print("datagen: interrupted; finished tasks are kept: run the same command again to resume", file=sys.stderr)
         return 130
 
 

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 from datatrove.io import get_datafolder
 
 from compressors.analysis import word_count
+from textladder.files import damaged
 
 
 def _clip(text: str, width: int, max_chars: int) -> str:
@@ -25,12 +26,15 @@ def show(out: str, n: int = 3, variants: int = 2, split: str = "train", width: i
     if folder.exists("manifest.json"):
         with folder.open("manifest.json", "rt", encoding="utf-8") as f:
             m = json.load(f)
-        lines.append(f"{out}: {m['counts']['chunks']} chunks from {m['counts']['documents']} documents, "
-                     f"{m['config']['ladder']['levels']} levels, {m['config']['ladder']['variants']} variants")
+        lines.append(
+            f"{out}: {m['counts']['chunks']} chunks from {m['counts']['documents']} documents, "
+            f"{m['config']['ladder']['levels']} levels, {m['config']['ladder']['variants']} variants"
+        )
     else:
         lines.append(f"{out}: build not finished (no manifest.json); showing finished shards")
     with folder.open(shards[0], "rb") as f:
-        rows = pq.ParquetFile(f).read_row_group(0).slice(0, n).to_pylist()
+        with damaged(shards[0]):
+            rows = pq.ParquetFile(f).read_row_group(0).slice(0, n).to_pylist()
     for row in rows:
         lines.append(f"\n=== {row['id']} ({row['split']}) ===")
         lines.append(f"  rung 0  text ({word_count(row['text'])} words)")

@@ -7,12 +7,13 @@ a build folder is named by `data.path` and read through fsspec, as `datagen buil
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from model.task import Pair, Task
+from textladder.files import damaged
 
-__all__ = ["DataError", "Pair", "ladder_settings", "parquet_file", "read_pairs", "shards", "val_batches"]
+__all__ = ["DataError", "Pair", "damaged", "ladder_settings", "parquet_file", "read_pairs", "shards", "val_batches"]
 
 
 class DataError(ValueError):
@@ -53,22 +54,30 @@ def parquet_file(path: str | Path):
     """pyarrow's ParquetFile of a local path or of an fsspec URL (read through fsspec)."""
     import pyarrow.parquet as pq
 
-    if "://" not in str(path):
-        return pq.ParquetFile(path)
-    fs, inner = _filesystem(path)
-    return pq.ParquetFile(inner, filesystem=fs)
+    with damaged(path):
+        if "://" not in str(path):
+            return pq.ParquetFile(path)
+        fs, inner = _filesystem(path)
+        return pq.ParquetFile(inner, filesystem=fs)
 
 
 def read_pairs(files: list[str] | list[Path], task: str = "ladder") -> Iterator[Pair]:
     """Every pair of the shards in file order: per chunk and variant, steps 1..L (or as `task` says)."""
     pairs = Task(task).pairs
     for f in files:
-        for batch in parquet_file(f).iter_batches(columns=["text", "ladders"], batch_size=256):
+        batches = parquet_file(f).iter_batches(columns=["text", "ladders"], batch_size=256)
+        while True:
+            with damaged(f):
+                batch = next(batches, None)
+            if batch is None:
+                break
             for text, ladders in zip(batch.column("text").to_pylist(), batch.column("ladders").to_pylist()):
                 yield from pairs(text, ladders)
 
 
-def val_batches(files: list[str] | list[Path], batch_size: int, max_batches: int, task: str = "ladder") -> dict[int, list[list[Pair]]]:
+def val_batches(
+    files: list[str] | list[Path], batch_size: int, max_batches: int, task: str = "ladder"
+) -> dict[int, list[list[Pair]]]:
     """Validation batches for each step, in file order: at most `max_batches` per step."""
     by_step: dict[int, list[Pair]] = {}
     for p in read_pairs(files, task):

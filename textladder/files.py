@@ -14,6 +14,24 @@ import shutil
 from pathlib import Path
 
 
+class DamagedFile(ValueError):
+    """A file of ours that cannot be read back (cut, bytes flipped): the message names it."""
+
+
+@contextlib.contextmanager
+def damaged(
+    path: str | Path, what: str = "Parquet shard", fix: str = "rebuild the ladders (datagen build ... --force)"
+):
+    """Reading `path`: what pyarrow or the OS cannot read becomes a DamagedFile naming it and the fix."""
+    import pyarrow as pa
+
+    try:
+        yield
+    except (pa.ArrowException, OSError, EOFError) as e:
+        first = (str(e).splitlines() or [type(e).__name__])[0][:200]
+        raise DamagedFile(f"{path}: a damaged {what} ({first}); {fix}") from None
+
+
 class Locked(RuntimeError):
     """Another process holds the folder's lock."""
 
@@ -83,8 +101,9 @@ def lock(folder: str | Path, what: str):
         except BlockingIOError:
             f.seek(0)
             holder = f.read().strip() or "another process"
-            raise Locked(f"{folder}: {what} already writes here ({holder}); wait for it to end, "
-                         "or choose another folder") from None
+            raise Locked(
+                f"{folder}: {what} already writes here ({holder}); wait for it to end, or choose another folder"
+            ) from None
         f.seek(0)
         f.truncate()
         f.write(f"pid {os.getpid()}")

@@ -46,15 +46,18 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("launch", help="train a model from a YAML config (resumes a killed run)")
     p.add_argument("config", help="a training config, e.g. configs/tiny.yaml")
     p.add_argument("--out", help="run folder (default runs/<config name>)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. data.path=DIR")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. data.path=DIR"
+    )
     p.add_argument("--nproc", type=int, default=1, help="processes on this machine, through the deepspeed launcher")
     p.add_argument("--hostfile", help="a DeepSpeed hostfile, for several nodes")
     s = sub.add_parser("show", help="a run's losses against the copy-the-input baseline")
     s.add_argument("run", help="a run folder of `train launch`")
     args = parser.parse_args(argv)
     from model.pairs import DataError
+    from textladder.files import DamagedFile
 
-    errors: tuple[type[Exception], ...] = (ConfigError, DataError, FileNotFoundError)
+    errors: tuple[type[Exception], ...] = (ConfigError, DataError, DamagedFile, FileNotFoundError)
     if args.command == "launch":
         from textladder.files import Locked
         from train.checkpoint import CheckpointError

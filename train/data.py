@@ -13,13 +13,13 @@ reads from there, with no replay of what was consumed.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
-from model.pairs import DataError, Pair, parquet_file
+from model.pairs import DataError, Pair, damaged, parquet_file
 from model.task import Task
 
 UNITS_PER_RANK = 8  # units are cut small enough that every rank gets several, and epochs differ in order
@@ -58,8 +58,12 @@ class StreamState:
     pending: dict[str, list[list]] = field(default_factory=dict)  # step -> [[step, source, target], ...] waiting
 
     def to_dict(self) -> dict:
-        return {"epoch": self.epoch, "block": self.block, "taken": self.taken,
-                "pending": {k: [list(p) for p in v] for k, v in self.pending.items()}}
+        return {
+            "epoch": self.epoch,
+            "block": self.block,
+            "taken": self.taken,
+            "pending": {k: [list(p) for p in v] for k, v in self.pending.items()},
+        }
 
 
 class RowReader:
@@ -75,7 +79,8 @@ class RowReader:
         if self._cached is None or self._cached[0] != key:
             f = parquet_file(unit.file)
             self.bytes_read += f.metadata.row_group(unit.row_group).total_byte_size
-            self._cached = (key, f.read_row_group(unit.row_group, columns=["text", "ladders"]))
+            with damaged(unit.file):
+                self._cached = (key, f.read_row_group(unit.row_group, columns=["text", "ladders"]))
         return self._cached[1]
 
     def rows(self, a: int, b: int) -> Iterator[tuple[str, list[list[str]]]]:
@@ -96,9 +101,19 @@ class TrainStream:
     A micro-batch holds pairs of one step (their lengths are alike, so little is padding). Step k's pairs
     are kept with probability step_weights[k-1] / max(step_weights)."""
 
-    def __init__(self, files: list[str] | list[Path], batch_size: int, step_weights: list[float], buffer: int, seed: int,
-                 rank: int = 0, world: int = 1, task: str = "ladder", pairs_per_row: int = 1,
-                 state: dict | None = None):
+    def __init__(
+        self,
+        files: list[str] | list[Path],
+        batch_size: int,
+        step_weights: list[float],
+        buffer: int,
+        seed: int,
+        rank: int = 0,
+        world: int = 1,
+        task: str = "ladder",
+        pairs_per_row: int = 1,
+        state: dict | None = None,
+    ):
         self.units = plan_units(files, world)
         self.batch_size, self.seed, self.rank, self.world = batch_size, seed, rank, world
         self.pairs = Task(task).pairs
@@ -115,8 +130,9 @@ class TrainStream:
         """The pairs of one block in their shuffled order, filtered by the step weights."""
         rng = np.random.default_rng([self.seed, epoch, self.rank, block])
         start = block * self.block_rows
-        pairs = [p for text, ladders in self.reader.rows(start, start + self.block_rows)
-                 for p in self.pairs(text, ladders)]
+        pairs = [
+            p for text, ladders in self.reader.rows(start, start + self.block_rows) for p in self.pairs(text, ladders)
+        ]
         if self.weights is not None:
             keep = rng.random(len(pairs))
             pairs = [p for p, u in zip(pairs, keep) if p.step > len(self.weights) or u < self.weights[p.step - 1]]
@@ -141,8 +157,10 @@ class TrainStream:
                         yield [Pair(*row) for row in bucket]
                 s.block, s.taken = s.block + 1, 0
             if whole and not yielded:
-                raise DataError(f"rank {self.rank}: a whole epoch of its training shards holds fewer than "
-                                f"{self.batch_size} pairs of any step (deepspeed.micro_batch_size)")
+                raise DataError(
+                    f"rank {self.rank}: a whole epoch of its training shards holds fewer than "
+                    f"{self.batch_size} pairs of any step (deepspeed.micro_batch_size)"
+                )
             s.epoch, s.block = s.epoch + 1, 0
 
 
