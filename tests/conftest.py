@@ -56,6 +56,42 @@ def rows(out: Path) -> list[dict]:
 def small_ladders(tmp_path_factory, small_corpus) -> Path:
     """`small_corpus` laddered at 3 levels, 2 variants, 128-word chunks, a fifth of it held out."""
     out = tmp_path_factory.mktemp("ladders") / "l3"
-    datagen("build", "--input", str(small_corpus), "--out", str(out), "--levels", "3", "--variants", "2",
-            "--max-words", "128", "--val-fraction", "0.2", "--workers", "1")
+    datagen(
+        "build",
+        "--input",
+        str(small_corpus),
+        "--out",
+        str(out),
+        "--levels",
+        "3",
+        "--variants",
+        "2",
+        "--max-words",
+        "128",
+        "--val-fraction",
+        "0.2",
+        "--workers",
+        "1",
+    )
+    return out
+
+
+TINY = str(Path(__file__).parents[1] / "configs" / "tiny.yaml")
+
+
+def train(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run the real `train` console script."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **kwargs.pop("env", {})}
+    proc = timed([str(BIN / "train"), *args], capture_output=True, text=True, env=env, **kwargs)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"train {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, small_ladders) -> Path:
+    """configs/tiny.yaml trained 20 steps on `small_ladders`, checkpoints at 16 and 20 kept. Shared: copy it
+    before changing anything in it."""
+    out = tmp_path_factory.mktemp("tiny") / "run"
+    train("launch", TINY, "--out", str(out), "--set", f"data.path={small_ladders}", "--set", "schedule.max_steps=20")
     return out

@@ -10,26 +10,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN, datagen, timed
+from tests.conftest import BIN, timed
 
 TINY = str(Path(__file__).parents[1] / "configs" / "tiny.yaml")
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, small_corpus) -> Path:
-    base = tmp_path_factory.mktemp("sample")
-    ladders = base / "l3"
-    datagen("build", "--input", str(small_corpus), "--out", str(ladders), "--levels", "3", "--variants", "2",
-            "--max-words", "128", "--val-fraction", "0.2", "--workers", "1")
-    out = base / "run"
-    timed([str(BIN / "train"), "launch", TINY, "--out", str(out), "--set", f"data.path={ladders}",
-                    "--set", "schedule.max_steps=20"], check=True, capture_output=True)
-    return out
+def run(tiny_run) -> Path:
+    return tiny_run
 
 
 def sample(*args: str, check: bool = True, cwd=None) -> subprocess.CompletedProcess:
-    proc = timed([str(BIN / "sample"), *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = timed(
+        [str(BIN / "sample"), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"sample {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return proc
@@ -56,8 +54,9 @@ def test_num_gives_that_many_and_rng_seed_reproduces(run):
 
 
 def test_tree_branches_every_step(run):
-    t = trajectories("--seed", "war", "--steps", "2", "--tree", "2", "--model", str(run), "--max-new-tokens", "8",
-                     "--rng-seed", "1")
+    t = trajectories(
+        "--seed", "war", "--steps", "2", "--tree", "2", "--model", str(run), "--max-new-tokens", "8", "--rng-seed", "1"
+    )
     assert len(t) == 4 and len({x[1] for x in t}) <= 2 and all(x[0] == "war" for x in t)
     assert t[0][1] == t[1][1] and t[2][1] == t[3][1]
     shown = sample("--seed", "war", "--steps", "2", "--tree", "2", "--model", str(run), "--max-new-tokens", "8").stdout
@@ -65,7 +64,9 @@ def test_tree_branches_every_step(run):
 
 
 def test_json_output_parses(run):
-    out = json.loads(sample("--seed", "AI", "--steps", "1", "--model", str(run), "--json", "--max-new-tokens", "5").stdout)
+    out = json.loads(
+        sample("--seed", "AI", "--steps", "1", "--model", str(run), "--json", "--max-new-tokens", "5").stdout
+    )
     assert out["settings"]["seed"] == "AI" and out["settings"]["steps"] == 1
     assert isinstance(out["settings"]["rng_seed"], int) and out["trajectories"][0][0] == "AI"
 
@@ -79,8 +80,9 @@ def test_python_api_matches_cli(run):
     torch.manual_seed(5)
     t = expand(model, tok, info, "Emma", 2, num=2, decoding=Decoding(max_new_tokens=10))
     assert len(t) == 2 and all(len(x) == 3 for x in t)
-    cli = trajectories("--seed", "Emma", "--steps", "2", "--num", "2", "--model", str(run), "--max-new-tokens", "10",
-                       "--rng-seed", "5")
+    cli = trajectories(
+        "--seed", "Emma", "--steps", "2", "--num", "2", "--model", str(run), "--max-new-tokens", "10", "--rng-seed", "5"
+    )
     assert cli == t
 
 

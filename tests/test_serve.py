@@ -16,20 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN, datagen, timed
+from tests.conftest import BIN, timed
 
 TINY = str(Path(__file__).parents[1] / "configs" / "tiny.yaml")
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory, small_corpus) -> Path:
-    base = tmp_path_factory.mktemp("serve")
-    ladders = base / "l3"
-    datagen("build", "--input", str(small_corpus), "--out", str(ladders), "--levels", "3", "--variants", "2",
-            "--max-words", "128", "--val-fraction", "0.2", "--workers", "1")
-    timed([str(BIN / "train"), "launch", TINY, "--out", str(base / "run"), "--set", f"data.path={ladders}",
-           "--set", "schedule.max_steps=20"], check=True, capture_output=True)
-    return base / "run"
+def model(tiny_run) -> Path:
+    return tiny_run
 
 
 def free_port() -> int:
@@ -41,9 +35,13 @@ def free_port() -> int:
 class Server:
     def __init__(self, model: Path, *args: str):
         self.port = free_port()
-        self.proc = subprocess.Popen([str(BIN / "sample"), "serve", "--model", str(model), "--port", str(self.port), *args],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                     env={**os.environ, "TEXTLADDER_API_KEY": ""})
+        self.proc = subprocess.Popen(
+            [str(BIN / "sample"), "serve", "--model", str(model), "--port", str(self.port), *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "TEXTLADDER_API_KEY": ""},
+        )
         end = time.monotonic() + 120
         while True:
             assert self.proc.poll() is None, self.proc.stderr.read()
@@ -91,15 +89,23 @@ def test_expand_answers_what_sample_json_prints(server, model):
         assert [r["rung"] for r in t] == [3, 2, 1, 0] and t[0]["kept"] is None
         for r in t[1:]:
             assert all(0 <= a <= b <= len(r["text"]) for a, b in r["kept"])
-    cli = timed([str(BIN / "sample"), "--seed", "Emma", "--model", str(model), "--json", "--num", "1", "--steps", "3"],
-                capture_output=True, text=True, check=True)
+    cli = timed(
+        [str(BIN / "sample"), "--seed", "Emma", "--model", str(model), "--json", "--num", "1", "--steps", "3"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert set(json.loads(cli.stdout)) == set(out) and set(json.loads(cli.stdout)["settings"]) == set(out["settings"])
 
 
 def test_stream_sends_each_rung_as_it_is_written(server):
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
-    conn.request("POST", "/v1/expand", body=json.dumps({"seed": "war", "num": 2, "steps": 2, "stream": True}),
-                 headers={"Content-Type": "application/json"})
+    conn.request(
+        "POST",
+        "/v1/expand",
+        body=json.dumps({"seed": "war", "num": 2, "steps": 2, "stream": True}),
+        headers={"Content-Type": "application/json"},
+    )
     res = conn.getresponse()
     assert res.status == 200 and res.getheader("content-type").startswith("text/event-stream")
     events = [block for block in res.read().decode().split("\n\n") if block]
@@ -165,8 +171,11 @@ def test_a_client_that_leaves_does_not_disturb_the_others(server):
         others = [pool.submit(server.expand, {"seed": "Emma", "num": 2, "steps": 3}) for _ in range(3)]
         sock = socket.create_connection(("127.0.0.1", server.port))
         body = json.dumps({"seed": "war", "num": 8, "steps": 3, "stream": True}).encode()
-        sock.sendall(b"POST /v1/expand HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        sock.sendall(
+            b"POST /v1/expand HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
         sock.recv(64)
         sock.close()  # gone mid-stream
         assert all(f.result()[0] == 200 for f in others)
@@ -186,16 +195,26 @@ def test_concurrent_requests_share_batched_passes(server):
 @pytest.fixture(scope="module")
 def browser():
     if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.fail("the page test needs Debian's chromium and chromium-driver (apt-get install chromium "
-                    "chromium-driver; .ci/run installs them)")
+        pytest.fail(
+            "the page test needs Debian's chromium and chromium-driver (apt-get install chromium "
+            "chromium-driver; .ci/run installs them)"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1400,900"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,900",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
     yield driver
