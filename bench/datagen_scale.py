@@ -49,19 +49,29 @@ def documents(n: int, words: int) -> list[str]:
 def build(src: Path, out: Path, *args: str) -> tuple[float, dict]:
     """Wall seconds of the whole `datagen build` command, and its manifest."""
     start = time.perf_counter()
-    subprocess.run([str(BIN / "datagen"), "build", "--input", str(src), "--out", str(out), "--force", *args],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [str(BIN / "datagen"), "build", "--input", str(src), "--out", str(out), "--force", *args],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     seconds = time.perf_counter() - start
     return seconds, json.loads((out / "manifest.json").read_text())
 
 
 def part_plan(work: Path, rows: int, row_group: int, repeat: int, ladder: list[str]) -> bool:
     src = work / "big.parquet"
-    pq.write_table(pa.table({"id": [f"doc{i}" for i in range(rows)], "text": documents(rows, 30)}), src,
-                   row_group_size=row_group, compression="zstd")
+    pq.write_table(
+        pa.table({"id": [f"doc{i}" for i in range(rows)], "text": documents(rows, 30)}),
+        src,
+        row_group_size=row_group,
+        compression="zstd",
+    )
     size = src.stat().st_size
-    print(f"input: {src.name}, {rows} rows of 30 words, {pq.ParquetFile(src).num_row_groups} row groups, "
-          f"{size / 1e6:.1f} MB")
+    print(
+        f"input: {src.name}, {rows} rows of 30 words, {pq.ParquetFile(src).num_row_groups} row groups, "
+        f"{size / 1e6:.1f} MB"
+    )
     best = {}
     for tasks in (8, 2) * repeat:  # interleaved, so a slow moment of a shared machine hits both
         seconds, manifest = build(src, work / f"t{tasks}", "--tasks", str(tasks), "--workers", "2", *ladder)
@@ -69,7 +79,7 @@ def part_plan(work: Path, rows: int, row_group: int, repeat: int, ladder: list[s
         assert read["rows_read"] == rows, read
         if tasks not in best or seconds < best[tasks][0]:
             best[tasks] = (seconds, read["bytes_read"], manifest["timing"]["documents_per_second"])
-    print("| tasks | workers | wall s (best of %d) | rows read | bytes read / file size |" % repeat)
+    print(f"| tasks | workers | wall s (best of {repeat}) | rows read | bytes read / file size |")
     print("|---|---|---|---|---|")
     for tasks in (2, 8):
         seconds, read_bytes, _ = best[tasks]
@@ -77,8 +87,10 @@ def part_plan(work: Path, rows: int, row_group: int, repeat: int, ladder: list[s
     ratio = best[8][0] / best[2][0]
     worst_bytes = max(abs(best[t][1] / size - 1) for t in best)
     ok = ratio <= 1.15 and worst_bytes <= 0.05
-    print(f"time ratio 8 tasks / 2 tasks: {ratio:.3f} (need <= 1.15); bytes read off the file size by at most "
-          f"{worst_bytes:.1%} (need <= 5%): {'PASS' if ok else 'FAIL'}")
+    print(
+        f"time ratio 8 tasks / 2 tasks: {ratio:.3f} (need <= 1.15); bytes read off the file size by at most "
+        f"{worst_bytes:.1%} (need <= 5%): {'PASS' if ok else 'FAIL'}"
+    )
     return ok
 
 
@@ -102,11 +114,13 @@ def part_rate(work: Path, docs: int) -> None:
     run_s, c = manifest["timing"]["seconds"], manifest["counts"]
     words = sum(len(t.split()) for t in texts) / len(texts)
     out_bytes = sum((work / "rate" / s["path"]).stat().st_size for s in manifest["shards"])
-    print(f"rate: {c['documents']} documents (256-word chunks, {words:.0f} words on average) -> {c['chunks']} chunks, "
-          f"L=4 K=4, 1 worker: {c['documents'] / run_s:.1f} documents/s per core by the wall clock of the pipeline "
-          f"({run_s:.1f} s), {c['documents'] / cpu:.1f} per CPU second of the whole command ({cpu:.1f} s, start-up "
-          f"included); output {out_bytes / src.stat().st_size:.2f} bytes of Parquet per byte of input JSONL "
-          f"({out_bytes / c['chunks']:.0f} bytes per chunk)")
+    print(
+        f"rate: {c['documents']} documents (256-word chunks, {words:.0f} words on average) -> {c['chunks']} chunks, "
+        f"L=4 K=4, 1 worker: {c['documents'] / run_s:.1f} documents/s per core by the wall clock of the pipeline "
+        f"({run_s:.1f} s), {c['documents'] / cpu:.1f} per CPU second of the whole command ({cpu:.1f} s, start-up "
+        f"included); output {out_bytes / src.stat().st_size:.2f} bytes of Parquet per byte of input JSONL "
+        f"({out_bytes / c['chunks']:.0f} bytes per chunk)"
+    )
 
 
 def main() -> int:

@@ -73,8 +73,21 @@ def children_cpu() -> float:
 def time_datagen(workers: int, out: Path) -> tuple[float, float, int, float]:
     """(wall seconds of the whole command, CPU seconds of its processes, variant ladders written,
     seconds its tasks spent chunking and in compressors.build: the manifest's timing.task_seconds)."""
-    cmd = [str(Path(sys.executable).parent / "datagen"), "build", "--levels", str(LEVELS), "--variants", str(VARIANTS),
-           "--max-words", str(MAX_WORDS), "--workers", str(workers), "--out", str(out), "--force"]
+    cmd = [
+        str(Path(sys.executable).parent / "datagen"),
+        "build",
+        "--levels",
+        str(LEVELS),
+        "--variants",
+        str(VARIANTS),
+        "--max-words",
+        str(MAX_WORDS),
+        "--workers",
+        str(workers),
+        "--out",
+        str(out),
+        "--force",
+    ]
     start, cpu = time.perf_counter(), children_cpu()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seconds, cpu_seconds = time.perf_counter() - start, children_cpu() - cpu
@@ -103,20 +116,31 @@ def main() -> None:
                 runs[w].append(time_datagen(w, Path(tmp) / f"w{w}"))
     seeds.append(time_seed(chunks))
     for when, (ms, cpu_ms, repeated) in zip(("before", "after"), seeds):
-        print(f"seed pipeline ({when}): {ms:.3f} ms per ladder per core ({cpu_ms:.3f} CPU ms); "
-              f"{repeated:.0%} of its ladders repeat a rung")
+        print(
+            f"seed pipeline ({when}): {ms:.3f} ms per ladder per core ({cpu_ms:.3f} CPU ms); "
+            f"{repeated:.0%} of its ladders repeat a rung"
+        )
     # Each side's fastest run: other work on the machine only ever adds time.
     seed_ms, seed_cpu_ms = min(s[0] for s in seeds), min(s[1] for s in seeds)
     fastest = {}
     for w, results in runs.items():
         for seconds, cpu_seconds, ladders, build_seconds in results:
-            ms, cpu_ms, build_ms = per_core_ms(seconds, w, ladders), cpu_seconds * 1000 / ladders, build_seconds * 1000 / ladders
-            print(f"datagen build --workers {w}: {seconds:.2f} s for {ladders} variant ladders = {ms:.3f} ms per "
-                  f"variant-ladder per core; {seed_ms / ms:.2f}x fewer ms than the seed pipeline "
-                  f"(CPU: {cpu_ms:.3f} ms, {seed_cpu_ms / cpu_ms:.2f}x; of which making ladders: "
-                  f"{build_ms:.3f} ms, {seed_ms / build_ms:.2f}x)")
+            ms, cpu_ms, build_ms = (
+                per_core_ms(seconds, w, ladders),
+                cpu_seconds * 1000 / ladders,
+                build_seconds * 1000 / ladders,
+            )
+            print(
+                f"datagen build --workers {w}: {seconds:.2f} s for {ladders} variant ladders = {ms:.3f} ms per "
+                f"variant-ladder per core; {seed_ms / ms:.2f}x fewer ms than the seed pipeline "
+                f"(CPU: {cpu_ms:.3f} ms, {seed_cpu_ms / cpu_ms:.2f}x; of which making ladders: "
+                f"{build_ms:.3f} ms, {seed_ms / build_ms:.2f}x)"
+            )
         fastest[w] = min(results)  # by wall seconds; every run writes the same ladders
-        print(f"  fastest of {len(results)}: {seed_ms / per_core_ms(fastest[w][0], w, fastest[w][2]):.2f}x the seed's fastest")
+        print(
+            f"  fastest of {len(results)}: "
+            f"{seed_ms / per_core_ms(fastest[w][0], w, fastest[w][2]):.2f}x the seed's fastest"
+        )
     print(f"speedup from 1 to 2 workers (fastest runs): {fastest[1][0] / fastest[2][0]:.2f}x")
 
 

@@ -16,8 +16,7 @@ import gzip
 import json
 from collections import Counter
 
-from compressors import CannotCompress, LadderConfig, build
-from compressors import analysis
+from compressors import CannotCompress, LadderConfig, analysis, build
 from compressors.ladder import SCORERS
 from compressors.topic import is_topic_word, topicality
 from datagen.read import default_corpus
@@ -35,8 +34,12 @@ def most_frequent_word(text: str) -> str:
 def wikipedia_chunks(max_words: int) -> list[tuple[dict, int, str]]:
     with gzip.open(default_corpus(), "rt", encoding="utf-8") as f:
         docs = [json.loads(line) for line in f]
-    return [(d, i, c) for d in docs if d.get("source") == "wikipedia" and d.get("title")
-            for i, c in enumerate(analysis.chunks(d["text"], max_words))]
+    return [
+        (d, i, c)
+        for d in docs
+        if d.get("source") == "wikipedia" and d.get("title")
+        for i, c in enumerate(analysis.chunks(d["text"], max_words))
+    ]
 
 
 def most_topical_word(chunk: str, counted_over: str) -> str:
@@ -65,8 +68,15 @@ def measure(chunks, cfg: LadderConfig, article_only: bool) -> dict[str, float]:
         reference += most_frequent_word(chunk) in wanted
         by_chunk += most_topical_word(chunk, chunk) in wanted
         by_document += most_topical_word(chunk, doc["text"]) in wanted
-    return {"chunks": n, "top": top / n, "rung_below": below / n, "rung_one": first / n, "reference": reference / n,
-            "topic_by_chunk": by_chunk / n, "topic_by_document": by_document / n}
+    return {
+        "chunks": n,
+        "top": top / n,
+        "rung_below": below / n,
+        "rung_one": first / n,
+        "reference": reference / n,
+        "topic_by_chunk": by_chunk / n,
+        "topic_by_document": by_document / n,
+    }
 
 
 def main() -> None:
@@ -82,15 +92,19 @@ def main() -> None:
         for article_only in (False, True):
             m = measure(chunks, cfg, article_only)
             words = "article name" if article_only else "whole title"
-            print(f"scorer {scorer:5s} ({words}): top rung is a title word in {m['top']:.3f} of {m['chunks']} chunks "
-                  f"holding one; rung L-1 holds one in {m['rung_below']:.3f}, rung 1 in {m['rung_one']:.3f}; most frequent content word "
-                  f"{m['reference']:.3f}; most topical word, counted over the chunk {m['topic_by_chunk']:.3f}, "
-                  f"over the document {m['topic_by_document']:.3f}")
+            print(
+                f"scorer {scorer:5s} ({words}): top rung is a title word in {m['top']:.3f} of {m['chunks']} chunks "
+                f"holding one; rung L-1 holds one in {m['rung_below']:.3f}, rung 1 in {m['rung_one']:.3f}; "
+                "most frequent content word "
+                f"{m['reference']:.3f}; most topical word, counted over the chunk {m['topic_by_chunk']:.3f}, "
+                f"over the document {m['topic_by_document']:.3f}"
+            )
     for doc, i, chunk in chunks[:: max(1, len(chunks) // args.show)][: args.show] if args.show else []:
         print(f"\n{doc['title']} #{i}")
         for scorer in SCORERS:
-            rungs = build(chunk, LadderConfig(levels=args.levels, variants=1, scorer=scorer), doc["id"], i,
-                          doc["text"]).variants[0]
+            rungs = build(
+                chunk, LadderConfig(levels=args.levels, variants=1, scorer=scorer), doc["id"], i, doc["text"]
+            ).variants[0]
             print(f"  {scorer} (rungs 2..L): " + " | ".join(r.replace("\n", " / ")[:90] for r in rungs[1:]))
 
 

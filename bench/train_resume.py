@@ -27,11 +27,35 @@ TINY = str(Path(__file__).parents[1] / "configs" / "tiny.yaml")
 
 
 def launch(run: Path, data: str, steps: int) -> None:
-    subprocess.run([str(BIN / "train"), "launch", TINY, "--out", str(run), "--set", f"data.path={data}",
-                    "--set", f"schedule.max_steps={steps}", "--set", "checkpoint.interval=10", "--set", "checkpoint.keep=3",
-                    "--set", "logging.interval=10", "--set", "eval.interval=0", "--set", "logging.progress_bar=false",
-                    "--set", "deepspeed.micro_batch_size=64", "--set", "deepspeed.gradient_accumulation=4"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            str(BIN / "train"),
+            "launch",
+            TINY,
+            "--out",
+            str(run),
+            "--set",
+            f"data.path={data}",
+            "--set",
+            f"schedule.max_steps={steps}",
+            "--set",
+            "checkpoint.interval=10",
+            "--set",
+            "checkpoint.keep=3",
+            "--set",
+            "logging.interval=10",
+            "--set",
+            "eval.interval=0",
+            "--set",
+            "logging.progress_bar=false",
+            "--set",
+            "deepspeed.micro_batch_size=64",
+            "--set",
+            "deepspeed.gradient_accumulation=4",
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 def last_window(run: Path, step: int) -> float:
@@ -48,8 +72,17 @@ def stream_costs(run: Path, data: str, micro_batches: int) -> tuple[float, float
 
     cfg = load(TrainConfig, run / "config.yaml")
     state = json.loads(sorted(run.glob("step-*/rank-00000.json"))[-1].read_text())["train_state"]["data"]
-    args = (shards(data, "train"), cfg.deepspeed.micro_batch_size, cfg.data.step_weights, cfg.data.shuffle_buffer,
-            cfg.seed, 0, 1, cfg.data.task, pairs_per_row(ladder_settings(data), cfg.data.task))
+    args = (
+        shards(data, "train"),
+        cfg.deepspeed.micro_batch_size,
+        cfg.data.step_weights,
+        cfg.data.shuffle_buffer,
+        cfg.seed,
+        0,
+        1,
+        cfg.data.task,
+        pairs_per_row(ladder_settings(data), cfg.data.task),
+    )
     start = time.perf_counter()
     for _ in itertools.islice(iter(TrainStream(*args)), micro_batches):
         pass
@@ -72,10 +105,14 @@ def main() -> None:
         launch(resumed, args.data, args.steps)
         a, b = last_window(whole, args.steps), last_window(resumed, args.steps)
         replay, seek = stream_costs(resumed, args.data, (args.steps - 10) * 4)
-    print(f"tiny, steps {args.steps - 9}..{args.steps}: uninterrupted {a:,.0f} tokens/s, resumed at step "
-          f"{args.steps - 10}: {b:,.0f} tokens/s, ratio {b / a:.2f} (goal >= 0.9)")
-    print(f"data stream at micro-batch {(args.steps - 10) * 4}: replay from the start {replay:.2f} s, "
-          f"from the saved state {seek:.3f} s to the first batch")
+    print(
+        f"tiny, steps {args.steps - 9}..{args.steps}: uninterrupted {a:,.0f} tokens/s, resumed at step "
+        f"{args.steps - 10}: {b:,.0f} tokens/s, ratio {b / a:.2f} (goal >= 0.9)"
+    )
+    print(
+        f"data stream at micro-batch {(args.steps - 10) * 4}: replay from the start {replay:.2f} s, "
+        f"from the saved state {seek:.3f} s to the first batch"
+    )
 
 
 if __name__ == "__main__":

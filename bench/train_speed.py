@@ -16,29 +16,42 @@ from dataclasses import replace
 import torch
 
 from model import build_model
-from model.tokenizer import train_tokenizer
-from textladder.config import load
-from train.config import TrainConfig
 from model.format import collate
 from model.loss import forward, tokens_in
 from model.pairs import ladder_settings, shards
+from model.tokenizer import train_tokenizer
+from textladder.config import load
+from train.config import TrainConfig
 from train.data import TrainStream, pairs_per_row
 from train.dist import deepspeed_config, init_distributed
 from train.prepare import training_texts
 
 
 def batches(cfg: TrainConfig, tokenizer, n: int) -> list[dict]:
-    stream = iter(TrainStream(shards(cfg.data.path, "train"), cfg.deepspeed.micro_batch_size, cfg.data.step_weights,
-                              cfg.data.shuffle_buffer, cfg.seed, task=cfg.data.task,
-                              pairs_per_row=pairs_per_row(ladder_settings(cfg.data.path), cfg.data.task)))
+    stream = iter(
+        TrainStream(
+            shards(cfg.data.path, "train"),
+            cfg.deepspeed.micro_batch_size,
+            cfg.data.step_weights,
+            cfg.data.shuffle_buffer,
+            cfg.seed,
+            task=cfg.data.task,
+            pairs_per_row=pairs_per_row(ladder_settings(cfg.data.path), cfg.data.task),
+        )
+    )
     return [collate(b, tokenizer, cfg.step_format) for b in itertools.islice(stream, n)]
 
 
 def plain_loop(cfg: TrainConfig, tokenizer, data: list[dict], warmup: int) -> float:
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, tokenizer)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.optimizer.lr, betas=tuple(cfg.optimizer.betas),
-                            eps=cfg.optimizer.eps, weight_decay=cfg.optimizer.weight_decay)
+    opt = torch.optim.AdamW(
+        model.parameters(),
+        lr=cfg.optimizer.lr,
+        betas=tuple(cfg.optimizer.betas),
+        eps=cfg.optimizer.eps,
+        weight_decay=cfg.optimizer.weight_decay,
+    )
     model.train()
     for i, b in enumerate(data):
         if i == warmup:
@@ -83,14 +96,19 @@ def main() -> None:
     init_distributed()
     tokenizer = train_tokenizer(training_texts(cfg), cfg.tokenizer.vocab_size, 4, cfg.tokenizer.min_frequency)
     data = batches(cfg, tokenizer, args.warmup + args.steps)
-    print(f"{args.steps} timed micro-batches of {cfg.deepspeed.micro_batch_size} pairs, {torch.get_num_threads()} threads")
+    print(
+        f"{args.steps} timed micro-batches of {cfg.deepspeed.micro_batch_size} pairs, {torch.get_num_threads()} threads"
+    )
     plain = plain_loop(cfg, tokenizer, data, args.warmup)
     print(f"plain PyTorch AdamW fp32:   {plain:8.0f} tokens/s")
     rates = {}
     for precision in ("fp32", "bf16"):
         c = replace(cfg, deepspeed=replace(cfg.deepspeed, precision=precision))
         rates[precision] = deepspeed_loop(c, tokenizer, data, args.warmup)
-        print(f"DeepSpeed engine {precision}:      {rates[precision]:8.0f} tokens/s = {rates[precision] / plain:.2f}x the plain loop")
+        print(
+            f"DeepSpeed engine {precision}:      {rates[precision]:8.0f} tokens/s = "
+            f"{rates[precision] / plain:.2f}x the plain loop"
+        )
     print(f"bf16 / fp32 (DeepSpeed): {rates['bf16'] / rates['fp32']:.2f}x")
 
 

@@ -1,7 +1,8 @@
 """`codec bench`: bits per byte of `codec` with each model against the classic compressors.
 
 Input: files given with --input, else held-out text: the `val` documents of a `datagen build` (never
-trained on), their leading paragraphs taken alternately from Austen and Wikipedia up to --max-bytes.
+trained on), their leading paragraphs taken from each source in turn (Austen, Jargon File, Wikipedia) up to
+--max-bytes.
 Every compressor is measured on the whole file and chunk by chunk (the chunks codec cuts); codec's
 real size is set next to the model's ideal -log2 p (coder overhead), split by rung, and with the
 model's own bytes added (the "adjusted" rate of Delétang et al. 2023).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import itertools
 import json
 import lzma
 import tempfile
@@ -61,8 +63,9 @@ class Row:
     extra: dict = field(default_factory=dict)
 
 
-def held_out_text(ladders: Path, max_bytes: int) -> str:
-    """Leading paragraphs of the val documents of `ladders`, Austen and Wikipedia alternately."""
+def held_out_documents(ladders: Path) -> dict[str, list[dict]]:
+    """The default corpus's documents in the val split of `ladders` (never trained on), by source (the id's
+    first part: austen, wikipedia, jargon), each list in id order."""
     import gzip as gz
 
     from datagen.read import default_corpus
@@ -71,13 +74,24 @@ def held_out_text(ladders: Path, max_bytes: int) -> str:
     try:
         files = shards(ladders, "val")
     except DataError:
-        raise CodecError(f"{ladders}: no val shards (--ladders); run `datagen build --levels 4` or pass --input") from None
+        raise CodecError(
+            f"{ladders}: no val shards (--ladders); run `datagen build --levels 4` or pass --input"
+        ) from None
     ids = {r["doc_id"] for f in files for r in parquet_file(f).read(columns=["doc_id"]).to_pylist()}
     with gz.open(default_corpus(), "rt", encoding="utf-8") as f:
         docs = sorted((d for d in map(json.loads, f) if d["id"] in ids), key=lambda d: d["id"])
-    austen = [d for d in docs if d["id"].startswith("austen/")]
-    other = [d for d in docs if not d["id"].startswith("austen/")]
-    order = [d for pair in zip(austen, other) for d in pair]
+    by_source: dict[str, list[dict]] = {}
+    for d in docs:
+        by_source.setdefault(d["id"].split("/")[0], []).append(d)
+    return by_source
+
+
+def held_out_text(ladders: Path, max_bytes: int, sources: list[str] | None = None) -> str:
+    """Leading paragraphs of the val documents of `ladders`, one source after another in turn (only
+    `sources` where given)."""
+    by_source = held_out_documents(ladders)
+    lists = [by_source.get(s, []) for s in sources] if sources else list(by_source.values())
+    order = [d for group in itertools.zip_longest(*lists) for d in group if d is not None]
     parts, size = [], 0
     for doc in order:
         head = _leading_paragraphs(doc["text"], min(PER_DOC_BYTES, max_bytes - size))
@@ -116,20 +130,27 @@ def codec_row(data: bytes, folder: Path, work: Path, online: bool = False) -> Ro
     if out.read_bytes() != data:
         raise CodecError(f"{folder}: the round trip of the bench input differs")
     n = len(data)
-    # a chunk alone: its range code, top word and two bytes of lengths; a fallback chunk, zstd -19 of it
-    per_chunk = sum(c["coded"] + c["top"] + 2 if c["model"] else c["fallback_zstd"] for c in stats.per_chunk)
+    # a chunk alone: its range code, top word and two bytes of lengths; a chunk kept as text, brotli of it
+    per_chunk = sum(c["coded"] + c["top"] + 2 if c["model"] else c["fallback_brotli"] for c in stats.per_chunk)
     weights = (folder / "model.safetensors").stat().st_size
     extra = {
         "model": str(folder),
         "ideal_bpb_model_chunks": stats.ideal_bits / max(stats.model_chunk_bytes, 1),
         "coded_bpb_model_chunks": 8 * stats.coded_bytes / max(stats.model_chunk_bytes, 1),
         "coder_overhead": 8 * stats.coded_bytes / max(stats.ideal_bits, 1e-9) - 1,
-        "by_rung_bpb": {"top word": 8 * stats.top_word_bytes / n,
-                        **{f"step {k}": b / n for k, b in sorted(stats.ideal_by_step.items(), reverse=True)}},
-        "header_bytes": stats.header_bytes, "side_bytes": stats.side_bytes, "coded_bytes": stats.coded_bytes,
-        "chunks": stats.chunks, "fallbacks": dict(stats.fallbacks),
-        "adjusted_bpb": 8 * (stats.archive_bytes + weights) / n, "weights_bytes": weights,
-        "pack_bytes_per_s": n / stats.seconds, "unpack_bytes_per_s": n / seconds,
+        "by_rung_bpb": {
+            "top word": 8 * stats.top_word_bytes / n,
+            **{f"step {k}": b / n for k, b in sorted(stats.ideal_by_step.items(), reverse=True)},
+        },
+        "header_bytes": stats.header_bytes,
+        "side_bytes": stats.side_bytes,
+        "coded_bytes": stats.coded_bytes,
+        "chunks": stats.chunks,
+        "fallbacks": dict(stats.fallbacks),
+        "adjusted_bpb": 8 * (stats.archive_bytes + weights) / n,
+        "weights_bytes": weights,
+        "pack_bytes_per_s": n / stats.seconds,
+        "unpack_bytes_per_s": n / seconds,
     }
     extra["ideal_bpb_by_chunk"] = [c["ideal_bits"] / c["bytes"] for c in stats.per_chunk if c["model"]]
     # aligned with the chunks (None where the chunk fell back), so models compare on the chunks all coded
@@ -150,8 +171,15 @@ def _previous(out: Path, source: list[str], size: int) -> list[dict]:
     return [r for r in old["rows"] if r["extra"]]
 
 
-def run(inputs: list[Path] | None, models: list[str] | None, ladders: Path, max_bytes: int, out: Path,
-        append: bool = False, online: list[str] | None = None) -> list[Row]:
+def run(
+    inputs: list[Path] | None,
+    models: list[str] | None,
+    ladders: Path,
+    max_bytes: int,
+    out: Path,
+    append: bool = False,
+    online: list[str] | None = None,
+) -> list[Row]:
     from model.export import resolve
 
     if inputs:
@@ -171,8 +199,13 @@ def run(inputs: list[Path] | None, models: list[str] | None, ladders: Path, max_
             rows.append(codec_row(data, folder, Path(tmp), online=True))
     new = [asdict(r) for r in rows]
     kept = [r for r in _previous(out, source, len(data)) if r["name"] not in {n["name"] for n in new}] if append else []
-    report = {"input": source, "bytes": len(data), "chunks": len(chunks), "rows": new + kept,
-              "time": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    report = {
+        "input": source,
+        "bytes": len(data),
+        "chunks": len(chunks),
+        "rows": new + kept,
+        "time": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(table(report))
@@ -180,15 +213,21 @@ def run(inputs: list[Path] | None, models: list[str] | None, ladders: Path, max_
 
 
 def table(report: dict) -> str:
-    lines = [f"input: {', '.join(report['input'])}: {report['bytes']} bytes, {report['chunks']} chunks", "",
-             "| compressor | bits/byte, whole file | bits/byte, per chunk | model's ideal (model chunks) | coder overhead | adjusted (+ weights) | pack B/s | unpack B/s | chunks by fallback |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"input: {', '.join(report['input'])}: {report['bytes']} bytes, {report['chunks']} chunks",
+        "",
+        "| compressor | bits/byte, whole file | bits/byte, per chunk | model's ideal (model chunks) | coder overhead "
+        "| adjusted (+ weights) | pack B/s | unpack B/s | chunks by fallback |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in report["rows"]:
         e = r["extra"]
         if e:
-            lines.append(f"| {r['name']} | {r['whole_bpb']:.3f} | {r['chunk_bpb']:.3f} | {e['ideal_bpb_model_chunks']:.3f} | "
-                         f"{100 * e['coder_overhead']:.2f}% | {e['adjusted_bpb']:.1f} | {e['pack_bytes_per_s']:.0f} | "
-                         f"{e['unpack_bytes_per_s']:.0f} | {sum(e['fallbacks'].values())} of {e['chunks']} |")
+            lines.append(
+                f"| {r['name']} | {r['whole_bpb']:.3f} | {r['chunk_bpb']:.3f} | {e['ideal_bpb_model_chunks']:.3f} | "
+                f"{100 * e['coder_overhead']:.2f}% | {e['adjusted_bpb']:.1f} | {e['pack_bytes_per_s']:.0f} | "
+                f"{e['unpack_bytes_per_s']:.0f} | {sum(e['fallbacks'].values())} of {e['chunks']} |"
+            )
         else:
             lines.append(f"| {r['name']} | {r['whole_bpb']:.3f} | {r['chunk_bpb']:.3f} | | | | | | |")
     lines += _common(report["rows"])
@@ -197,8 +236,14 @@ def table(report: dict) -> str:
         keys = list(rungs[0]["extra"]["by_rung_bpb"])
         for r in rungs[1:]:
             keys += [k for k in r["extra"]["by_rung_bpb"] if k not in keys]
-        lines += ["", "bits per byte of the input, by rung (top word: its UTF-8 bytes, before zstd; step k, writing rung k-1 from rung k: the model's ideal -log2 p):", "",
-                  "| model | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+        lines += [
+            "",
+            "bits per byte of the input, by rung (top word: its UTF-8 bytes, before brotli; "
+            "step k, writing rung k-1 from rung k: the model's ideal -log2 p):",
+            "",
+            "| model | " + " | ".join(keys) + " |",
+            "|---|" + "---|" * len(keys),
+        ]
         for r in rungs:
             b = r["extra"]["by_rung_bpb"]
             lines.append(f"| {r['name']} | " + " | ".join(f"{b[k]:.3f}" if k in b else "" for k in keys) + " |")
@@ -210,9 +255,17 @@ def _common(rows: list[dict]) -> list[str]:
     coded = [r for r in rows if r["extra"].get("ideal_bits_by_chunk")]
     if len(coded) < 2 or len({len(r["extra"]["ideal_bits_by_chunk"]) for r in coded}) != 1:
         return []
-    every = [i for i in range(len(coded[0]["extra"]["ideal_bits_by_chunk"]))
-             if all(r["extra"]["ideal_bits_by_chunk"][i] is not None for r in coded)]
+    every = [
+        i
+        for i in range(len(coded[0]["extra"]["ideal_bits_by_chunk"]))
+        if all(r["extra"]["ideal_bits_by_chunk"][i] is not None for r in coded)
+    ]
     size = sum(coded[0]["extra"]["bytes_by_chunk"][i] for i in every)
-    out = ["", f"model's ideal bits per byte on the {len(every)} chunks every model coded ({size} bytes): " +
-           ", ".join(f"{r['name']} {sum(r['extra']['ideal_bits_by_chunk'][i] for i in every) / size:.3f}" for r in coded)]
+    out = [
+        "",
+        f"model's ideal bits per byte on the {len(every)} chunks every model coded ({size} bytes): "
+        + ", ".join(
+            f"{r['name']} {sum(r['extra']['ideal_bits_by_chunk'][i] for i in every) / size:.3f}" for r in coded
+        ),
+    ]
     return out
