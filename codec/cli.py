@@ -24,17 +24,33 @@ def _parser() -> argparse.ArgumentParser:
     pk.add_argument("--no-verify", action="store_true", help="skip decoding each chunk again (twice as fast)")
     pk.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     pk.add_argument("--batch", type=int, default=32, help="chunks coded per pass (default 32; recorded for unpack)")
-    pk.add_argument("--precision", default="fp32", choices=["auto", "fp32", "bf16"],
-                    help="the model's precision while coding (default fp32; auto: bf16 where native; recorded)")
-    pk.add_argument("--no-brotli", action="store_true",
-                    help="code every chunk with the model, even where brotli would store it smaller (to measure it)")
+    pk.add_argument(
+        "--precision",
+        default="fp32",
+        choices=["auto", "fp32", "bf16"],
+        help="the model's precision while coding (default fp32; auto: bf16 where native; recorded)",
+    )
+    pk.add_argument(
+        "--no-brotli",
+        action="store_true",
+        help="code every chunk with the model, even where brotli would store it smaller (to measure it)",
+    )
     pk.add_argument("--force", action="store_true", help="write over an existing output")
     pk.add_argument("--json", action="store_true", help="print the measured sizes and ideal bits as JSON")
-    pk.add_argument("--lossy", type=int, metavar="RUNG", help="lossy: store rung RUNG of each chunk's ladder and "
-                    "the index of the best of --candidates seeded expansions (by chrF)")
+    pk.add_argument(
+        "--lossy",
+        type=int,
+        metavar="RUNG",
+        help="lossy: store rung RUNG of each chunk's ladder and "
+        "the index of the best of --candidates seeded expansions (by chrF)",
+    )
     pk.add_argument("--candidates", type=int, default=4, help="expansions drawn per chunk with --lossy (default 4)")
-    pk.add_argument("--online", action="store_true", help="NNCP style: pack and unpack take the same training "
-                    "step on each chunk after coding it (same machine and software needed to unpack)")
+    pk.add_argument(
+        "--online",
+        action="store_true",
+        help="NNCP style: pack and unpack take the same training "
+        "step on each chunk after coding it (same machine and software needed to unpack)",
+    )
     pk.add_argument("--online-lr", type=float, default=3e-4, help="Adam step size of --online (default 3e-4)")
     up = sub.add_parser("unpack", help="restore the original bytes of a .tlz archive")
     up.add_argument("archive", type=Path)
@@ -55,12 +71,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _pack(args) -> None:
     from codec.coder import CoderSettings
-    from codec.pack import pack
-    from model.export import resolve
-
     from codec.lossy import LossySettings
     from codec.online import OnlineSettings
-
+    from codec.pack import pack
+    from model.export import resolve
     from model.precision import resolve as resolve_precision
 
     for flag, value in (("--threads", args.threads), ("--batch", args.batch)):
@@ -72,14 +86,22 @@ def _pack(args) -> None:
         raise CodecError("--online and --lossy do not go together: --online codes losslessly")
     online = OnlineSettings(lr=args.online_lr) if args.online else None
     precision, _ = resolve_precision(args.precision, "cpu")
-    settings = CoderSettings(threads=args.threads, verify=not args.no_verify, brotli=not args.no_brotli, batch=args.batch,
-                             precision=precision)
+    settings = CoderSettings(
+        threads=args.threads,
+        verify=not args.no_verify,
+        brotli=not args.no_brotli,
+        batch=args.batch,
+        precision=precision,
+    )
     stats = pack(args.input, args.output, folder, settings, lossy, online, force=args.force)
     rate = 8 * stats.archive_bytes / max(stats.input_bytes, 1)
-    print(f"{args.input} → {args.output}: {stats.input_bytes} → {stats.archive_bytes} bytes ({rate:.3f} bits/byte), "
-          f"{stats.chunks} chunks, fallback {dict(stats.fallbacks) or 0}, "
-          f"{stats.input_bytes / max(stats.seconds, 1e-9):.0f} bytes/s, model {folder}"
-          + (f", mean chrF {sum(stats.chrf) / max(len(stats.chrf), 1):.1f}" if stats.chrf else ""), file=sys.stderr)
+    print(
+        f"{args.input} → {args.output}: {stats.input_bytes} → {stats.archive_bytes} bytes ({rate:.3f} bits/byte), "
+        f"{stats.chunks} chunks, fallback {dict(stats.fallbacks) or 0}, "
+        f"{stats.input_bytes / max(stats.seconds, 1e-9):.0f} bytes/s, model {folder}"
+        + (f", mean chrF {sum(stats.chrf) / max(len(stats.chrf), 1):.1f}" if stats.chrf else ""),
+        file=sys.stderr,
+    )
     if args.json:
         print(json.dumps({k: v for k, v in stats.__dict__.items() if k != "per_chunk"}))
 

@@ -32,7 +32,8 @@ TOTAL = 1 << 24  # quantization total; constriction's default range coder has 24
 class CoderSettings:
     threads: int = 1  # torch threads while coding (results do not depend on it here; recorded all the same)
     verify: bool = True  # decode each batch again in pack and fall back for a chunk that does not come back
-    brotli: bool = True  # keep a chunk as text where brotli stores it in fewer bytes (and the input whole where smaller)
+    # keep a chunk as text where brotli stores it in fewer bytes (and the input whole where smaller)
+    brotli: bool = True
     batch: int = 32  # model-coded chunks per pass; the archive records it and unpack codes the same batches
     precision: str = "fp32"  # the model's float precision while coding (resolved: never "auto")
 
@@ -44,6 +45,7 @@ class CoderSettings:
 @dataclass
 class Cost:
     """Ideal code length in bits (-log2 p under the unquantized model) of a chunk, per step."""
+
     by_step: dict[int, float] = field(default_factory=dict)
     tokens: int = 0
 
@@ -60,6 +62,7 @@ class Unfit(Exception):
 
 
 # --- what a chunk's code is made of -----------------------------------------------------------------
+
 
 def ladder_config(info: ExportInfo) -> LadderConfig:
     """The ladder settings the model was trained on; variant 0 is greedy, the same with any variant count.
@@ -103,6 +106,7 @@ def quantize(p: np.ndarray) -> np.ndarray:
 
 # --- coding a batch, step by step -------------------------------------------------------------------
 
+
 def _run_step(model, tok, info: ExportInfo, uppers: list[str], step: int, limit: int, code_token):
     """One step for every chunk of a batch; `code_token(row, probs (V,) float64)` returns the row's token.
 
@@ -132,8 +136,9 @@ def _forced(p: np.ndarray) -> int | None:
     return int(nonzero[0]) if len(nonzero) == 1 else None
 
 
-def encode_batch(model, tok, info: ExportInfo, chains: list[list[Pair]], targets: list[list[list[int]]],
-                 limits: dict[int, int]) -> tuple[list[np.ndarray], list[Cost], dict[int, str]]:
+def encode_batch(
+    model, tok, info: ExportInfo, chains: list[list[Pair]], targets: list[list[list[int]]], limits: dict[int, int]
+) -> tuple[list[np.ndarray], list[Cost], dict[int, str]]:
     """(the range code of each chunk of a batch as uint32 words, its ideal cost, {chunk: why it cannot be
     coded}). chains, targets: each chunk's pairs and their target tokens, first step first."""
     import constriction
@@ -150,7 +155,9 @@ def encode_batch(model, tok, info: ExportInfo, chains: list[list[Pair]], targets
             pos[r] += 1
             forced = _forced(p)
             if forced is None:
-                costs[r].by_step[pairs[r].step] = costs[r].by_step.get(pairs[r].step, 0.0) - math.log2(max(p[t], 1e-300))
+                costs[r].by_step[pairs[r].step] = costs[r].by_step.get(pairs[r].step, 0.0) - math.log2(
+                    max(p[t], 1e-300)
+                )
                 encoders[r].encode(t, Categorical(quantize(p), perfect=False))
             elif forced != t:
                 unfit.setdefault(r, f"step {pairs[r].step}: token {t} where the rules force {forced}")
@@ -161,8 +168,9 @@ def encode_batch(model, tok, info: ExportInfo, chains: list[list[Pair]], targets
     return [e.get_compressed() for e in encoders], costs, unfit
 
 
-def decode_batch(model, tok, info: ExportInfo, tops: list[str], codes: list[np.ndarray],
-                 limits: dict[int, int]) -> list[list[Pair]]:
+def decode_batch(
+    model, tok, info: ExportInfo, tops: list[str], codes: list[np.ndarray], limits: dict[int, int]
+) -> list[list[Pair]]:
     """Each chunk of a batch from its top rung and range code: every step's rung from the one above. Returns
     each chunk's pairs as decoded, first step first (the last one's target is the text)."""
     import constriction

@@ -53,14 +53,16 @@ def file_hash(*paths: Path) -> str:
 
 def model_identity(folder: Path) -> dict:
     """What must match between pack and unpack: weights, architecture, ladder settings, tokenizer."""
-    return {"path": str(folder.resolve()),
-            "model_sha256": file_hash(folder / "model.safetensors", folder / "config.json", folder / "ladder.json"),
-            "tokenizer_sha256": file_hash(folder / "tokenizer.json", folder / "tokenizer_config.json")}
+    return {
+        "path": str(folder.resolve()),
+        "model_sha256": file_hash(folder / "model.safetensors", folder / "config.json", folder / "ladder.json"),
+        "tokenizer_sha256": file_hash(folder / "tokenizer.json", folder / "tokenizer_config.json"),
+    }
 
 
 def versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
     import platform
+    from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version(), "machine": platform.machine()}
     for name in ("torch", "transformers", "tokenizers", "constriction"):
@@ -72,6 +74,7 @@ def versions() -> dict:
 
 
 # --- varints, for the side stream -------------------------------------------------------------------
+
 
 def put_uint(out: bytearray, n: int) -> None:
     while n >= 0x80:
@@ -115,6 +118,7 @@ class Reader:
 
 # --- the file ---------------------------------------------------------------------------------------
 
+
 def compress_side(side: bytes) -> bytes:
     import brotli
 
@@ -143,8 +147,10 @@ def read(path: Path) -> tuple[Header, bytes, bytes]:
         (n,) = struct.unpack_from("<I", blob, 4)
         raw = json.loads(zlib.decompress(blob[8 : 8 + n]))
         if raw.get("format_version") != FORMAT_VERSION:
-            raise CodecError(f"{path}: archive format {raw.get('format_version')}, this codec reads {FORMAT_VERSION} "
-                             "(format 1 came before the decoding rules: unpack it with the textladder that packed it)")
+            raise CodecError(
+                f"{path}: archive format {raw.get('format_version')}, this codec reads {FORMAT_VERSION} "
+                "(format 1 came before the decoding rules: unpack it with the textladder that packed it)"
+            )
         header = Header(**raw)
         (m,) = struct.unpack_from("<Q", blob, 8 + n)
         start = 16 + n
@@ -155,8 +161,9 @@ def read(path: Path) -> tuple[Header, bytes, bytes]:
         raise CodecError(f"{path}: damaged archive ({type(e).__name__}: {e})") from e
     words = blob[start + m :]
     if len(words) % 4:
-        raise CodecError(f"{path}: damaged archive: {len(words) % 4} bytes past the last whole code word "
-                         "(cut, or bytes appended)")
+        raise CodecError(
+            f"{path}: damaged archive: {len(words) % 4} bytes past the last whole code word (cut, or bytes appended)"
+        )
     return header, side, words
 
 

@@ -32,7 +32,9 @@ class LossySettings:
             raise container.CodecError("--lossy needs a model that expands a rung (a ladder or one-shot model)")
         allowed = sorted(Task(info.task).steps(info.levels))
         if self.rung not in allowed:
-            raise container.CodecError(f"--lossy {self.rung}: this model expands rung {allowed} (its levels: {info.levels})")
+            raise container.CodecError(
+                f"--lossy {self.rung}: this model expands rung {allowed} (its levels: {info.levels})"
+            )
         if self.candidates < 1:
             raise container.CodecError(f"--candidates {self.candidates}: at least 1")
 
@@ -72,8 +74,9 @@ def best_candidate(model, tok, info, chunk_text: str, upper: str, settings: Loss
     return best[1], best[2], best[0]
 
 
-def pack_side(chunks: list[str], model, tok, info, settings: LossySettings, side: bytearray, bar,
-              document: str | None = None) -> list[float]:
+def pack_side(
+    chunks: list[str], model, tok, info, settings: LossySettings, side: bytearray, bar, document: str | None = None
+) -> list[float]:
     """Write the lossy side stream; the chrF of each chunk's kept expansion (100 for a stored chunk)."""
     container.put_uint(side, LOSSY)
     container.put_uint(side, len(chunks))

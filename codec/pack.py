@@ -34,6 +34,7 @@ CHUNK_HASH = 4  # bytes of each model-coded chunk's sha256 in the side stream
 @dataclass
 class PackStats:
     """What pack measured: sizes, the model's ideal bits, where chunks went."""
+
     input_bytes: int = 0
     archive_bytes: int = 0
     header_bytes: int = 0
@@ -57,6 +58,7 @@ class PackStats:
 @dataclass
 class Candidate:
     """A chunk the model may code: its top rung, its pairs and their target tokens, first step first."""
+
     index: int
     chunk: str
     top: str
@@ -90,9 +92,11 @@ def check_model(header: container.Header, folder: Path) -> None:
     for key in ("model_sha256", "tokenizer_sha256"):
         if found[key] != header.model[key]:
             what = key.split("_")[0]
-            raise container.CodecError(f"{folder}: not the model this archive was packed with ({what} hash "
-                                       f"{found[key][:12]}…, the archive needs {header.model[key][:12]}… from "
-                                       f"{header.model['path']}); pass that model with --model")
+            raise container.CodecError(
+                f"{folder}: not the model this archive was packed with ({what} hash "
+                f"{found[key][:12]}…, the archive needs {header.model[key][:12]}… from "
+                f"{header.model['path']}); pass that model with --model"
+            )
 
 
 def check_output(out: Path, inputs: list[Path], force: bool) -> None:
@@ -124,8 +128,17 @@ def _model_bytes(words: np.ndarray, top: str) -> int:
     return 4 * len(words) + len(top.encode("utf-8")) + CHUNK_HASH + 3
 
 
-def _code(model, tok, info: ExportInfo, queue: list[Candidate], settings: CoderSettings, limits: dict[int, int],
-          stats: PackStats, learner: Learner | None, bar) -> dict[int, tuple[np.ndarray, Cost]]:
+def _code(
+    model,
+    tok,
+    info: ExportInfo,
+    queue: list[Candidate],
+    settings: CoderSettings,
+    limits: dict[int, int],
+    stats: PackStats,
+    learner: Learner | None,
+    bar,
+) -> dict[int, tuple[np.ndarray, Cost]]:
     """Code the candidates in batches of settings.batch, in order; a chunk that cannot be coded, does not
     come back (verify) or costs more than brotli leaves the queue and its batch is coded again without it."""
     coded, start, measured = {}, 0, set()
@@ -139,8 +152,11 @@ def _code(model, tok, info: ExportInfo, queue: list[Candidate], settings: CoderS
                 measured.add(c.index)
                 stats.candidate_bytes += len(c.chunk.encode("utf-8"))
                 stats.candidate_ideal_bits += sum(costs[r].by_step.values()) + 8 * len(c.top.encode("utf-8"))
-            if (r not in bad and settings.brotli
-                    and _model_bytes(codes[r], c.top) >= _brotli_size(c.chunk.encode("utf-8"))):
+            if (
+                r not in bad
+                and settings.brotli
+                and _model_bytes(codes[r], c.top) >= _brotli_size(c.chunk.encode("utf-8"))
+            ):
                 bad[r] = "brotli is smaller"
         if settings.verify and not bad:
             chains = decode_batch(model, tok, info, [c.top for c in batch], codes, limits)
@@ -160,8 +176,14 @@ def _code(model, tok, info: ExportInfo, queue: list[Candidate], settings: CoderS
     return coded
 
 
-def _text_side(layout: Layout, coded: dict[int, tuple[np.ndarray, Cost]], tops: dict[int, str], stats: PackStats,
-               side: bytearray, codes: list[np.ndarray]) -> None:
+def _text_side(
+    layout: Layout,
+    coded: dict[int, tuple[np.ndarray, Cost]],
+    tops: dict[int, str],
+    stats: PackStats,
+    side: bytearray,
+    codes: list[np.ndarray],
+) -> None:
     container.put_uint(side, container.TEXT)
     container.put_uint(side, len(layout.chunks))
     for i, chunk in enumerate(layout.chunks):
@@ -193,8 +215,9 @@ def _count(stats: PackStats, size: int, top: str, words: np.ndarray, cost: Cost)
         stats.ideal_by_step[k] = stats.ideal_by_step.get(k, 0.0) + b
     stats.model_chunk_bytes += size
     stats.top_word_bytes += len(top.encode("utf-8"))
-    stats.per_chunk.append({"bytes": size, "model": True, "coded": 4 * len(words), "ideal_bits": bits,
-                            "top": len(top.encode("utf-8"))})
+    stats.per_chunk.append(
+        {"bytes": size, "model": True, "coded": 4 * len(words), "ideal_bits": bits, "top": len(top.encode("utf-8"))}
+    )
 
 
 def _step_limits(cands: list[Candidate]) -> dict[int, int]:
@@ -206,8 +229,15 @@ def _step_limits(cands: list[Candidate]) -> dict[int, int]:
     return limits
 
 
-def pack(src: Path, out: Path, folder: Path, settings: CoderSettings = CoderSettings(),
-         lossy: LossySettings | None = None, online: OnlineSettings | None = None, force: bool = False) -> PackStats:
+def pack(
+    src: Path,
+    out: Path,
+    folder: Path,
+    settings: CoderSettings = CoderSettings(),
+    lossy: LossySettings | None = None,
+    online: OnlineSettings | None = None,
+    force: bool = False,
+) -> PackStats:
     """Pack `src` into `out` with the model in export folder `folder` (lossy as LLMPack when `lossy` is given,
     adapting the model as NNCP when `online` is)."""
     start = time.perf_counter()
@@ -239,8 +269,9 @@ def pack(src: Path, out: Path, folder: Path, settings: CoderSettings = CoderSett
         stats.chunks = len(layout.chunks)
     else:
         stats.kind = "raw"
-    header = container.Header(len(data), _sha(data), container.model_identity(folder), container.versions(),
-                              {**settings.as_dict(), **extra})
+    header = container.Header(
+        len(data), _sha(data), container.model_identity(folder), container.versions(), {**settings.as_dict(), **extra}
+    )
     words = np.concatenate(codes).astype("<u4").tobytes() if codes else b""
     blob = container.archive(header, bytes(side), words) if stats.kind != "raw" else b""
     raw = container.archive(header, bytes([container.RAW]) + data, b"")
@@ -269,7 +300,9 @@ def _layout(data: bytes, info: ExportInfo) -> Layout | None:
     return cut(text, info.max_words or 256)
 
 
-def unpack(archive: Path, out: Path, folder: Path | None = None, threads: int | None = None, force: bool = False) -> float:
+def unpack(
+    archive: Path, out: Path, folder: Path | None = None, threads: int | None = None, force: bool = False
+) -> float:
     """Rebuild the original of `archive` into `out` (with `folder`, else the model named in the header); seconds.
 
     threads: torch threads while decoding (default: as packed); the bytes are the same either way."""
@@ -290,8 +323,10 @@ def unpack(archive: Path, out: Path, folder: Path | None = None, threads: int | 
     else:
         data = _unpack_text(reader, words, folder, header, archive, threads).encode("utf-8")
     if len(data) != header.size or _sha(data) != header.sha256:
-        raise container.CodecError(f"{archive}: unpacked bytes differ from the original (damaged archive or another "
-                                   "machine or library version)")
+        raise container.CodecError(
+            f"{archive}: unpacked bytes differ from the original (damaged archive or another "
+            "machine or library version)"
+        )
     write_atomic(out, data)
     return time.perf_counter() - start
 
@@ -321,17 +356,22 @@ def _read_chunks(reader: container.Reader, words: np.ndarray, archive: Path) -> 
         digest = reader.data[reader.pos : reader.pos + CHUNK_HASH]
         reader.pos += CHUNK_HASH
         if pos + n > len(words):
-            raise container.CodecError(f"{archive}: damaged archive: the range codes end {4 * (pos + n - len(words))} "
-                                       f"bytes short of chunk {len(chunks)} (a cut file?)")
+            raise container.CodecError(
+                f"{archive}: damaged archive: the range codes end {4 * (pos + n - len(words))} "
+                f"bytes short of chunk {len(chunks)} (a cut file?)"
+            )
         chunks.append((top, words[pos : pos + n], digest))
         pos += n
     if pos != len(words):
-        raise container.CodecError(f"{archive}: damaged archive: {4 * (len(words) - pos)} bytes past the last range code")
+        raise container.CodecError(
+            f"{archive}: damaged archive: {4 * (len(words) - pos)} bytes past the last range code"
+        )
     return chunks
 
 
-def _unpack_text(reader: container.Reader, words: bytes, folder: Path, header: container.Header, archive: Path,
-                 threads: int | None) -> str:
+def _unpack_text(
+    reader: container.Reader, words: bytes, folder: Path, header: container.Header, archive: Path, threads: int | None
+) -> str:
     settings = _coder_settings(header, threads)
     limits = {int(k): v for k, v in header.settings.get("limits", {}).items()}
     chunks = _read_chunks(reader, np.frombuffer(words, dtype="<u4").astype(np.uint32), archive)
@@ -361,12 +401,15 @@ def _decode(model, tok, info, entries, limits, indices, archive) -> list[list[Pa
     try:
         chains = decode_batch(model, tok, info, [e[0] for e in entries], [e[1] for e in entries], limits)
     except (Unfit, ValueError, AssertionError) as e:  # the coder's complaints about a damaged code
-        raise container.CodecError(f"{archive}: damaged archive: chunks {indices[0]}-{indices[-1]} do not decode "
-                                   f"({e or type(e).__name__})") from e
+        raise container.CodecError(
+            f"{archive}: damaged archive: chunks {indices[0]}-{indices[-1]} do not decode ({e or type(e).__name__})"
+        ) from e
     for i, chain, (_, _, digest) in zip(indices, chains, entries):
         if _chunk_hash(chain[-1].target) != digest:
-            raise container.CodecError(f"{archive}: damaged archive: chunk {i} decodes to other text than was packed "
-                                       "(or another machine or library version rounds differently)")
+            raise container.CodecError(
+                f"{archive}: damaged archive: chunk {i} decodes to other text than was packed "
+                "(or another machine or library version rounds differently)"
+            )
     return chains
 
 

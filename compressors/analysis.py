@@ -47,7 +47,7 @@ def fold(word: str) -> str:
 
 
 def strip_possessive(word: str) -> str:
-    """"Apollo's" -> "Apollo": the top rung names the thing, not its possessive."""
+    """ "Apollo's" -> "Apollo": the top rung names the thing, not its possessive."""
     return POSSESSIVE.sub("", word)
 
 

@@ -22,7 +22,6 @@ from compressors.rung import Rung
 from compressors.select import CannotCompress
 from compressors.textrank import TextRank
 
-
 SCORERS = ("topic", "rake")
 
 
@@ -64,7 +63,9 @@ class Ladder:
 @functools.lru_cache(maxsize=1024)
 def stable_hash(s: str, salt: str = "") -> int:
     """A 64-bit hash that is the same in every process and on every machine (unlike hash())."""
-    return int.from_bytes(hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=8, person=salt.encode()[:16]).digest(), "little")
+    return int.from_bytes(
+        hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=8, person=salt.encode()[:16]).digest(), "little"
+    )
 
 
 def _uint32_words(n: int) -> list[int]:

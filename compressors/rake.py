@@ -119,7 +119,10 @@ def topical_scores(found: Phrases, about: str) -> np.ndarray:
     corpus this keeps a title word in rung L-1 of 0.73 of chunks, against 0.23 with RAKE alone
     (bench/README.md)."""
     known, topic = _phrase_topicality(about), topicality(about)
-    best = [known[k] if k in known else known.setdefault(k, max([topic.get(analysis.form(w), 0.0) for w in k])) for k in found.keys]
+    best = [
+        known[k] if k in known else known.setdefault(k, max([topic.get(analysis.form(w), 0.0) for w in k]))
+        for k in found.keys
+    ]
     top = max(best)
     if top <= 0:
         return np.array([s / n for s, n in zip(found.scores, found.lengths)])
@@ -181,7 +184,9 @@ class Rake(Compressor):
         for key, surface in kept:
             found.setdefault(key, surface)
         text = SEPARATOR.join(" ".join(surface) for _, surface in kept)
-        return Rung(text, words=tuple(chain.from_iterable(surface for _, surface in kept)), phrases=lambda: scored(found))
+        return Rung(
+            text, words=tuple(chain.from_iterable(surface for _, surface in kept)), phrases=lambda: scored(found)
+        )
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ or read, it is the same (tests/test_ladder.py compares them on the default corpu
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from compressors import analysis
 

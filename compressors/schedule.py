@@ -6,7 +6,7 @@ strictly decrease, rung L is one word, and rung k keeps room for the L - k rungs
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 
 def geometric(n: int, levels: int) -> list[float]:

@@ -32,7 +32,9 @@ def rank_order(scores: np.ndarray, temperature: float, rng: np.random.Generator 
     return (-keys).argsort(kind="stable").tolist()
 
 
-def greedy_fit(order: list[int], lengths: list[int], budget: int, min_count: int = 1, max_count: int | None = None) -> list[int]:
+def greedy_fit(
+    order: list[int], lengths: list[int], budget: int, min_count: int = 1, max_count: int | None = None
+) -> list[int]:
     """Take units in `order` while their lengths fit in `budget`; then top up to `min_count` units.
 
     Returns the chosen indices sorted, so chosen units keep their order in the text.

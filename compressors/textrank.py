@@ -21,8 +21,9 @@ def similarity(content: list[frozenset[str]], lengths: np.ndarray) -> np.ndarray
     # Set intersections, each pair once: a chunk has tens of sentences, for which this beats an
     # incidence matrix product.
     n = len(content)
-    upper = np.array([[len(a & b) if j > i else 0 for j, b in enumerate(content)] for i, a in enumerate(content)],
-                     dtype=float).reshape(n, n)  # (n, n), zero on and below the diagonal
+    upper = np.array(
+        [[len(a & b) if j > i else 0 for j, b in enumerate(content)] for i, a in enumerate(content)], dtype=float
+    ).reshape(n, n)  # (n, n), zero on and below the diagonal
     overlap = upper + upper.T
     log_len = np.log(np.maximum(lengths, 1))
     denom = log_len[:, None] + log_len[None, :]
@@ -102,9 +103,14 @@ class TextRank(Compressor):
         chosen = greedy_fit(order, lengths.tolist(), budget, self.min_sentences, len(sents) - 1)
         chosen = self._with_content(chosen, order, content, len(sents) - 1)
         # One sentence a line, and no word spans a line break: the rung's words are its sentences'.
-        return Rung("\n".join(sents[i] for i in chosen), words=tuple(chain.from_iterable(analysis.words_of(sents[i]) for i in chosen)))
+        return Rung(
+            "\n".join(sents[i] for i in chosen),
+            words=tuple(chain.from_iterable(analysis.words_of(sents[i]) for i in chosen)),
+        )
 
-    def _with_content(self, chosen: list[int], order: list[int], content: list[frozenset[str]], max_count: int) -> list[int]:
+    def _with_content(
+        self, chosen: list[int], order: list[int], content: list[frozenset[str]], max_count: int
+    ) -> list[int]:
         """Add, or swap in for the poorest chosen sentence, the next best sentences that bring new content
         words, until the phrase rungs above have `min_content_words`. Distinct content words bound the
         words of RAKE's distinct phrases from below, so that many make those rungs possible."""

@@ -55,8 +55,11 @@ def _output_settings(cfg: BuildConfig) -> dict:
 def prepare_out(cfg: BuildConfig, force: bool) -> None:
     """Make the output folder ready: start over (--force), resume a matching build, or refuse."""
     out, folder = cfg.out, get_datafolder(cfg.out)  # local or remote (s3://...): fsspec, not os.path
-    if folder.isdir("") and [p for p in folder.ls("", detail=False) if not p.endswith(".lock")] \
-            and not folder.exists("build.json"):
+    if (
+        folder.isdir("")
+        and [p for p in folder.ls("", detail=False) if not p.endswith(".lock")]
+        and not folder.exists("build.json")
+    ):
         raise BuildError(f"{out} exists and holds no datagen build (no build.json): choose another --out")
     if force:
         for name in OURS:
@@ -67,8 +70,10 @@ def prepare_out(cfg: BuildConfig, force: bool) -> None:
             diff = first_difference(json.load(f), _output_settings(cfg))
         if diff:
             key, was, asked = diff
-            raise BuildError(f"{out} was built with {key}={was!r}, this run asks {key}={asked!r}: "
-                             "pass --force to start over, or choose another --out")
+            raise BuildError(
+                f"{out} was built with {key}={was!r}, this run asks {key}={asked!r}: "
+                "pass --force to start over, or choose another --out"
+            )
         return
     folder.makedirs("", exist_ok=True)
     write_atomic("build.json", json.dumps(_output_settings(cfg), indent=2, ensure_ascii=False) + "\n", fs=folder)
@@ -122,7 +127,9 @@ def _build(cfg: BuildConfig, force: bool) -> dict | None:
     except (InputError, BuildError):
         raise
     except subprocess.CalledProcessError as e:  # sbatch refused the job; its message is on stderr above
-        raise BuildError(f"{e.cmd[0]} failed (exit {e.returncode}; its message is above): check the slurm.* settings") from e
+        raise BuildError(
+            f"{e.cmd[0]} failed (exit {e.returncode}; its message is above): check the slurm.* settings"
+        ) from e
     except Exception as e:  # a task's exception, re-raised here by the executor
         raise BuildError(f"a task failed: {e!r} (logs: {logs}/logs; rerun the same command to resume)") from e
     seconds = time.perf_counter() - start

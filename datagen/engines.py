@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
 import sys
 
 from datatrove.io import get_datafolder
@@ -24,21 +25,39 @@ def make_executor(cfg: BuildConfig, pipeline: list, logging_dir: str):
 
         if not ray.is_initialized():
             local = cfg.ray.address is None
-            ray.init(address=cfg.ray.address, num_cpus=cfg.workers if local else None,
-                     include_dashboard=False, log_to_driver=False)
-        return RayPipelineExecutor(pipeline, tasks=cfg.tasks, workers=cfg.workers, logging_dir=logging_dir,
-                                   cpus_per_task=cfg.ray.cpus_per_task, mem_per_cpu_gb=cfg.ray.mem_per_cpu_gb)
+            ray.init(
+                address=cfg.ray.address,
+                num_cpus=cfg.workers if local else None,
+                include_dashboard=False,
+                log_to_driver=False,
+            )
+        return RayPipelineExecutor(
+            pipeline,
+            tasks=cfg.tasks,
+            workers=cfg.workers,
+            logging_dir=logging_dir,
+            cpus_per_task=cfg.ray.cpus_per_task,
+            mem_per_cpu_gb=cfg.ray.mem_per_cpu_gb,
+        )
     if cfg.engine == "slurm":
         from datatrove.executor import SlurmPipelineExecutor
 
         if not cfg.slurm.partition:
             raise BuildError("--engine slurm needs slurm.partition (--set slurm.partition=NAME)")
-        return SlurmPipelineExecutor(pipeline, tasks=cfg.tasks, workers=cfg.workers, time=cfg.slurm.time,
-                                     partition=cfg.slurm.partition, cpus_per_task=cfg.slurm.cpus_per_task,
-                                     # sbatch refuses "2.0G": whole gigabytes only
-                                     mem_per_cpu_gb=math.ceil(cfg.slurm.mem_per_cpu_gb), sbatch_args=cfg.slurm.sbatch_args,
-                                     job_name="textladder-datagen", logging_dir=logging_dir,
-                                     venv_path=os.path.join(sys.prefix, "bin", "activate"))
+        return SlurmPipelineExecutor(
+            pipeline,
+            tasks=cfg.tasks,
+            workers=cfg.workers,
+            time=cfg.slurm.time,
+            partition=cfg.slurm.partition,
+            cpus_per_task=cfg.slurm.cpus_per_task,
+            # sbatch refuses "2.0G": whole gigabytes only
+            mem_per_cpu_gb=math.ceil(cfg.slurm.mem_per_cpu_gb),
+            sbatch_args=cfg.slurm.sbatch_args,
+            job_name="textladder-datagen",
+            logging_dir=logging_dir,
+            venv_path=os.path.join(sys.prefix, "bin", "activate"),
+        )
     return local_executor(cfg, pipeline, logging_dir)
 
 
@@ -55,8 +74,9 @@ def local_executor(cfg: BuildConfig, pipeline: list, logging_dir: str):
     multiprocess.set_start_method(method, force=True)  # the Manager datatrove makes takes the default
     if method == "forkserver":
         multiprocess.set_forkserver_preload(["datagen.preload"])
-    return LocalPipelineExecutor(pipeline, tasks=cfg.tasks, workers=min(cfg.workers, cfg.tasks),
-                                 logging_dir=logging_dir, start_method=method)
+    return LocalPipelineExecutor(
+        pipeline, tasks=cfg.tasks, workers=min(cfg.workers, cfg.tasks), logging_dir=logging_dir, start_method=method
+    )
 
 
 def queued_slurm_job(logs: str) -> str | None:
@@ -75,8 +95,10 @@ def submit_slurm(executor, logs: str) -> None:
     """Submit once: a rerun while the job is queued or running would submit its unfinished tasks again."""
     job = queued_slurm_job(logs)
     if job:
-        raise BuildError(f"Slurm job {job} of this build is still queued or running (squeue -j {job}): "
-                         "run the same command again when it has ended")
+        raise BuildError(
+            f"Slurm job {job} of this build is still queued or running (squeue -j {job}): "
+            "run the same command again when it has ended"
+        )
     executor.run()
     if executor.job_id not in (None, -1):
         with get_datafolder(logs).open("slurm_job.json", "wt") as f:

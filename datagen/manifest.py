@@ -26,7 +26,9 @@ def _task_counters(out: DataFolder, tasks: int) -> dict[str, float]:
         for label, value in [*reader["stats"].items(), *ladders["stats"].items()]:
             totals[label] = totals.get(label, 0) + (value["total"] if isinstance(value, dict) else value)
         timing = ladders["time_stats"]
-        totals["task_seconds"] = totals.get("task_seconds", 0) + (timing["total"] if isinstance(timing, dict) else timing)
+        totals["task_seconds"] = totals.get("task_seconds", 0) + (
+            timing["total"] if isinstance(timing, dict) else timing
+        )
     return totals
 
 
@@ -36,8 +38,14 @@ def _input_counts(plan: dict, counters: dict[str, float]) -> dict:
     expected = plan.get("rows_from_footers")
     if expected is not None and expected != read["rows_read"]:
         raise BuildError(f"the tasks read {read['rows_read']} rows, the Parquet footers hold {expected}")
-    return {"tasks": plan["tasks"], "files": plan["files"], "units": plan["units"],
-            "input_bytes": plan["input_bytes"], "rows_from_footers": expected, **read}
+    return {
+        "tasks": plan["tasks"],
+        "files": plan["files"],
+        "units": plan["units"],
+        "input_bytes": plan["input_bytes"],
+        "rows_from_footers": expected,
+        **read,
+    }
 
 
 def write_manifest(cfg: BuildConfig, seconds: float, plan: dict) -> dict:
@@ -45,7 +53,9 @@ def write_manifest(cfg: BuildConfig, seconds: float, plan: dict) -> dict:
     counters = _task_counters(folder, cfg.tasks)
     shards = []
     for split in ("train", "val"):
-        for path in folder.list_files(f"data/{split}", glob_pattern="*.parquet") if folder.isdir(f"data/{split}") else []:
+        for path in (
+            folder.list_files(f"data/{split}", glob_pattern="*.parquet") if folder.isdir(f"data/{split}") else []
+        ):
             with folder.open(path, "rb") as f:
                 rows = pq.read_metadata(f).num_rows
             shards.append({"path": path, "split": split, "rows": rows})

@@ -92,8 +92,11 @@ def _entry(path: str) -> list[tuple[str, int]]:
     """(file, size) of one input: a file, or every readable file of a folder in sorted order."""
     fs, bare = url_to_fs(path)
     if fs.isdir(bare):
-        found = sorted((p, info["size"]) for p, info in fs.find(bare, detail=True).items()
-                       if info["type"] == "file" and p.endswith(SUFFIXES))
+        found = sorted(
+            (p, info["size"])
+            for p, info in fs.find(bare, detail=True).items()
+            if info["type"] == "file" and p.endswith(SUFFIXES)
+        )
         if not found:
             raise InputError(f"{path}: no {', '.join(SUFFIXES)} file in this folder")
         return [(_full(fs, p), size) for p, size in found]
@@ -131,8 +134,11 @@ def parquet_row_groups(path: str, columns: list[str]) -> list[dict]:
     groups = []
     for i in range(meta.num_row_groups):
         rg = meta.row_group(i)
-        size = sum(rg.column(j).total_compressed_size for j in range(rg.num_columns)
-                   if rg.column(j).path_in_schema.split(".")[0] in wanted)
+        size = sum(
+            rg.column(j).total_compressed_size
+            for j in range(rg.num_columns)
+            if rg.column(j).path_in_schema.split(".")[0] in wanted
+        )
         groups.append({"rows": rg.num_rows, "bytes": size})
     return groups
 
@@ -159,9 +165,17 @@ def _unpacked_units(path: str, size: int, share: float, scratch: str) -> list[Wo
     units, first = [], 0
     for line in range(1, len(starts)):
         if starts[line] - starts[first] >= step or line == len(starts) - 1:
-            units.append(WorkUnit(folder.resolve_paths(name), "lines", starts[first], starts[line],
-                                  round((starts[line] - starts[first]) * size / max(unpacked, 1)), source=path,
-                                  line=first + 1))
+            units.append(
+                WorkUnit(
+                    folder.resolve_paths(name),
+                    "lines",
+                    starts[first],
+                    starts[line],
+                    round((starts[line] - starts[first]) * size / max(unpacked, 1)),
+                    source=path,
+                    line=first + 1,
+                )
+            )
             first = line
     return units
 
@@ -274,8 +288,10 @@ def check_plan(logs: str, tasks: int) -> dict | None:
     """The stored plan's summary, or None when there is none; PlanError when made for another task count."""
     summary = load_summary(logs)
     if summary is not None and summary["tasks"] != tasks:
-        raise PlanError(f"{logs}/plan.json was made for tasks={summary['tasks']}, this run asks tasks={tasks}: "
-                        f"rerun with --tasks {summary['tasks']}, or pass --force to start over")
+        raise PlanError(
+            f"{logs}/plan.json was made for tasks={summary['tasks']}, this run asks tasks={tasks}: "
+            f"rerun with --tasks {summary['tasks']}, or pass --force to start over"
+        )
     return summary
 
 

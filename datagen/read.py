@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
-from typing import Iterator
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
@@ -171,8 +171,7 @@ def _txt_rows(f: Counter, unit: WorkUnit, text_column: str, id_column: str | Non
     yield Row(unit.path, text, bad)
 
 
-READERS = {"jsonl": _jsonl_range, "gz": _gz_lines, "lines": _unpacked_lines, "parquet": _parquet_rows,
-           "txt": _txt_rows}
+READERS = {"jsonl": _jsonl_range, "gz": _gz_lines, "lines": _unpacked_lines, "parquet": _parquet_rows, "txt": _txt_rows}
 
 
 def unit_rows(unit: WorkUnit, text_column: str, id_column: str | None, counter_out: list) -> Iterator[Row]:
@@ -241,8 +240,9 @@ def dataset_shards(name: str, config: str | None, split: str) -> int:
     return _open_dataset(name, config, split).n_shards
 
 
-def dataset_shard_rows(unit: WorkUnit, config: str | None, split: str, text_column: str,
-                       id_column: str | None) -> Iterator[Row]:
+def dataset_shard_rows(
+    unit: WorkUnit, config: str | None, split: str, text_column: str, id_column: str | None
+) -> Iterator[Row]:
     """One shard of a data set that is not plain files (IterableDataset.shard): only its own files are
     streamed, never the whole data set on every task."""
     name, index = unit.path, unit.start

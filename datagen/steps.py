@@ -20,8 +20,7 @@ from datatrove.io import get_datafolder
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.parquet import ParquetWriter
 
-from compressors import CannotCompress, LadderConfig, build
-from compressors import analysis
+from compressors import CannotCompress, LadderConfig, analysis, build
 from compressors.ladder import stable_hash
 from textladder.hold import hold
 
@@ -62,8 +61,15 @@ class LadderStep(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         from tqdm import tqdm
 
-        bar = tqdm(data, desc=f"task {rank}/{world_size}", unit=" docs", position=rank % self.bar_slots,
-                   leave=False, dynamic_ncols=True, disable=None)
+        bar = tqdm(
+            data,
+            desc=f"task {rank}/{world_size}",
+            unit=" docs",
+            position=rank % self.bar_slots,
+            leave=False,
+            dynamic_ncols=True,
+            disable=None,
+        )
         yield from self._ladders(bar)
 
     def _ladders(self, docs) -> DocumentsPipeline:
@@ -84,8 +90,13 @@ class LadderStep(PipelineStep):
                 yield Document(
                     text=chunk,
                     id=f"{doc.id}#{i}",
-                    metadata={"doc_id": doc.id, "chunk": i, "split": split,
-                              "ladders": ladder.variants, "methods": list(ladder.methods)},
+                    metadata={
+                        "doc_id": doc.id,
+                        "chunk": i,
+                        "split": split,
+                        "ladders": ladder.variants,
+                        "methods": list(ladder.methods),
+                    },
                 )
             if not kept:
                 self.stat_update("documents_without_ladder")

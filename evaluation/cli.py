@@ -22,8 +22,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--num", type=int, default=4, help="samples per seed")
     p.add_argument("--temperatures", type=float, nargs="+", default=[0.7, 1.0, 1.3])
     p.add_argument("--top-p", type=float, nargs="+", default=[0.95], help="one or more nucleus sizes")
-    p.add_argument("--words", type=int, default=None,
-                   help="words of every final text (length-matched; default: each model's typical text)")
+    p.add_argument(
+        "--words",
+        type=int,
+        default=None,
+        help="words of every final text (length-matched; default: each model's typical text)",
+    )
     p.add_argument("--rng-seed", type=int, default=0)
     p.add_argument("--max-new-tokens", type=int, help="length limit of every step (default: enough for its words)")
     p.add_argument("--device", default=None)
@@ -40,11 +44,21 @@ def main(argv: list[str] | None = None) -> int:
         for t in args.temperatures:
             for top_p in args.top_p:
                 Decoding(t, top_p, 0, args.max_new_tokens)  # one definition of the valid ranges
-        settings = EvalSettings(models=args.models, judge=args.judge, data=args.data, split=args.split,
-                                seeds=args.seeds, num=args.num, temperatures=args.temperatures, top_p=args.top_p,
-                                words=args.words, rng_seed=args.rng_seed, max_new_tokens=args.max_new_tokens,
-                                device=args.device or ("cuda" if torch.cuda.is_available() else "cpu"),
-                                precision=args.precision)
+        settings = EvalSettings(
+            models=args.models,
+            judge=args.judge,
+            data=args.data,
+            split=args.split,
+            seeds=args.seeds,
+            num=args.num,
+            temperatures=args.temperatures,
+            top_p=args.top_p,
+            words=args.words,
+            rng_seed=args.rng_seed,
+            max_new_tokens=args.max_new_tokens,
+            device=args.device or ("cuda" if torch.cuda.is_available() else "cpu"),
+            precision=args.precision,
+        )
         result = run(settings, Path(args.out))
     except OptionError as e:
         print(f"sample eval: error: --{e.option.replace('_', '-')} {e.message}", file=sys.stderr)

@@ -70,10 +70,14 @@ def teacher_forced(model, tok, info, val: dict, copy: dict) -> dict:
                 nats, tokens = nats + sums[k][0], tokens + sums[k][1]
         text_bytes = _bytes(p.target for b in batches for p in b)
         copy_nats, copy_tokens = copy[k]
-        out[str(k)] = {"loss": nats / tokens, "bits_per_byte": metrics.bits_per_byte(nats, text_bytes),
-                       "copy_loss": copy_nats / copy_tokens,
-                       "copy_bits_per_byte": metrics.bits_per_byte(copy_nats, text_bytes),
-                       "target_tokens": tokens, "pairs": sum(map(len, batches))}
+        out[str(k)] = {
+            "loss": nats / tokens,
+            "bits_per_byte": metrics.bits_per_byte(nats, text_bytes),
+            "copy_loss": copy_nats / copy_tokens,
+            "copy_bits_per_byte": metrics.bits_per_byte(copy_nats, text_bytes),
+            "target_tokens": tokens,
+            "pairs": sum(map(len, batches)),
+        }
     return out
 
 
@@ -120,9 +124,11 @@ def one_step(model, tok, info, flat: dict, s: EvalSettings) -> dict:
     for k, pairs in flat.items():
         pairs = pairs[: s.chrf_pairs]
         hyps = step_once(model, tok, info, [p.source for p in pairs], k, decoding, words=None)
-        out[str(k)] = {"chrf": metrics.chrf(hyps, [p.target for p in pairs]),
-                       "kept_words": metrics.mean([metrics.kept_share(p.source, h) for p, h in zip(pairs, hyps)]),
-                       "contains_rung": metrics.mean([float(align(p.source, h) is not None) for p, h in zip(pairs, hyps)])}
+        out[str(k)] = {
+            "chrf": metrics.chrf(hyps, [p.target for p in pairs]),
+            "kept_words": metrics.mean([metrics.kept_share(p.source, h) for p, h in zip(pairs, hyps)]),
+            "contains_rung": metrics.mean([float(align(p.source, h) is not None) for p, h in zip(pairs, hyps)]),
+        }
     return out
 
 
@@ -170,11 +176,18 @@ def evaluate_model(path: str, s: EvalSettings, val_files, seeds: list[str], text
     val = val_batches(val_files, 16, s.teacher_batches, info.task)
     flat = {k: [p for b in bs for p in b] for k, bs in val.items()}
     encoded = {k: [encode(p, tok, info.step_format) for p in ps] for k, ps in flat.items()}
-    result = {"name": folder.parent.name if folder.name == "export" else folder.name, "path": str(folder),
-              "task": info.task, "objective": info.objective, "causal": info.causal, "levels": info.levels,
-              "parameters": sum(p.numel() for p in model.parameters()), "training_tokens": training_tokens(folder),
-              "teacher_forced": teacher_forced(model, tok, info, val, copy_totals(encoded, tok)),
-              "whole_text": whole_text_bits(model, tok, info, texts)}
+    result = {
+        "name": folder.parent.name if folder.name == "export" else folder.name,
+        "path": str(folder),
+        "task": info.task,
+        "objective": info.objective,
+        "causal": info.causal,
+        "levels": info.levels,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "training_tokens": training_tokens(folder),
+        "teacher_forced": teacher_forced(model, tok, info, val, copy_totals(encoded, tok)),
+        "whole_text": whole_text_bits(model, tok, info, texts),
+    }
     bar.update(1)
     result["one_step"] = one_step(model, tok, info, flat, s)
     bar.update(1)
@@ -185,8 +198,11 @@ def evaluate_model(path: str, s: EvalSettings, val_files, seeds: list[str], text
             torch.manual_seed(s.rng_seed)
             decoding = Decoding(temperature, top_p, max_new_tokens=s.max_new_tokens)
             per_seed = expand_seeds(model, tok, info, seeds, info.levels, num=s.num, decoding=decoding, words=words)
-            result["chains"][chain_key(temperature, top_p)] = {"temperature": temperature, "top_p": top_p,
-                                                               **chain_metrics(per_seed, *judge)}
+            result["chains"][chain_key(temperature, top_p)] = {
+                "temperature": temperature,
+                "top_p": top_p,
+                **chain_metrics(per_seed, *judge),
+            }
             bar.update(1)
     return result
 
@@ -217,9 +233,12 @@ def evaluate(s: EvalSettings) -> dict:
     parts = len(s.models) * (2 + len(s.temperatures) * len(s.top_p))
     with tqdm(total=parts, desc="eval", unit="part") as bar:
         models = [evaluate_model(m, s, val_files, seeds, texts, (judge, jtok, jinfo), bar) for m in s.models]
-    judge_info = {"path": str(resolve(s.judge)), "parameters": sum(p.numel() for p in judge.parameters()),
-                  "training_tokens": training_tokens(resolve(s.judge)),
-                  "whole_text": whole_text_bits(judge, jtok, jinfo, texts)}
+    judge_info = {
+        "path": str(resolve(s.judge)),
+        "parameters": sum(p.numel() for p in judge.parameters()),
+        "training_tokens": training_tokens(resolve(s.judge)),
+        "whole_text": whole_text_bits(judge, jtok, jinfo, texts),
+    }
     return {"settings": asdict(s), "seeds": seeds, "judge": judge_info, "models": models}
 
 
@@ -229,31 +248,40 @@ def _f(v, digits=3) -> str:
 
 def table(result: dict) -> str:
     """The terminal table, read from the same dict that eval.json holds."""
-    lines = ["Per step on held-out ladders: teacher-forced loss (nats per target token) and bits per byte of the whole "
-             "rung below, against copying; one sampled expansion: chrF, words of the rung above kept, rung held in order",
-             f"{'model':<12}{'obj':>8}{'step':>6}{'loss':>8}{'copy':>8}{'bpb':>7}{'copy bpb':>9}{'chrF':>7}"
-             f"{'kept':>7}{'in order':>9}"]
+    lines = [
+        "Per step on held-out ladders: teacher-forced loss (nats per target token) and bits per byte of the whole "
+        "rung below, against copying; one sampled expansion: chrF, words of the rung above kept, rung held in order",
+        f"{'model':<12}{'obj':>8}{'step':>6}{'loss':>8}{'copy':>8}{'bpb':>7}{'copy bpb':>9}{'chrF':>7}"
+        f"{'kept':>7}{'in order':>9}",
+    ]
     for m in result["models"]:
         below = Task(m["task"]).below
         for k, v in m["teacher_forced"].items():
             o = m["one_step"][k]
-            lines.append(f"{m['name']:<12}{m['objective']:>8}{k + '→' + str(below(int(k))):>6}{_f(v['loss']):>8}"
-                         f"{_f(v['copy_loss']):>8}{_f(v['bits_per_byte']):>7}{_f(v['copy_bits_per_byte']):>9}"
-                         f"{_f(o['chrf'], 1):>7}{_f(o['kept_words'], 2):>7}{_f(o['contains_rung'], 2):>9}")
+            lines.append(
+                f"{m['name']:<12}{m['objective']:>8}{k + '→' + str(below(int(k))):>6}{_f(v['loss']):>8}"
+                f"{_f(v['copy_loss']):>8}{_f(v['bits_per_byte']):>7}{_f(v['copy_bits_per_byte']):>9}"
+                f"{_f(o['chrf'], 1):>7}{_f(o['kept_words'], 2):>7}{_f(o['contains_rung'], 2):>9}"
+            )
     s = result["settings"]
-    lines += ["", f"Whole chains: {len(result['seeds'])} held-out seeds x {s['num']} samples, words "
-                  f"{s['words'] or 'each model’s typical'}; gen. ppl: the judge's perplexity of the final texts (lower reads "
-                  "as more fluent to it); non-words: share of words absent from wordfreq's English list",
-              f"{'model':<12}{'sampling':>12}{'gen ppl':>9}{'dist-2':>8}{'selfBLEU':>9}{'entropy':>8}{'non-w':>7}"
-              f"{'seed kept':>10}{'words':>7}{'text bpb':>9}{'params':>9}{'train tok':>10}"]
+    lines += [
+        "",
+        f"Whole chains: {len(result['seeds'])} held-out seeds x {s['num']} samples, words "
+        f"{s['words'] or 'each model’s typical'}; gen. ppl: the judge's perplexity of the final texts (lower reads "
+        "as more fluent to it); non-words: share of words absent from wordfreq's English list",
+        f"{'model':<12}{'sampling':>12}{'gen ppl':>9}{'dist-2':>8}{'selfBLEU':>9}{'entropy':>8}{'non-w':>7}"
+        f"{'seed kept':>10}{'words':>7}{'text bpb':>9}{'params':>9}{'train tok':>10}",
+    ]
     for m in result["models"]:
         for key, c in m["chains"].items():
             tokens = m["training_tokens"]
-            lines.append(f"{m['name']:<12}{key:>12}{_f(c['gen_ppl'], 1):>9}{_f(c['distinct_2']):>8}"
-                         f"{_f(c['self_bleu'], 1):>9}{_f(c['unigram_entropy'], 2):>8}{_f(c['non_words']):>7}"
-                         f"{_f(c['seed_coverage'], 2):>10}{_f(c['length_words'], 0):>7}"
-                         f"{_f(m['whole_text']['bits_per_byte']):>9}{m['parameters'] / 1e6:>8.2f}M"
-                         f"{(_f(tokens / 1e6, 2) + 'M') if tokens else '-':>10}")
+            lines.append(
+                f"{m['name']:<12}{key:>12}{_f(c['gen_ppl'], 1):>9}{_f(c['distinct_2']):>8}"
+                f"{_f(c['self_bleu'], 1):>9}{_f(c['unigram_entropy'], 2):>8}{_f(c['non_words']):>7}"
+                f"{_f(c['seed_coverage'], 2):>10}{_f(c['length_words'], 0):>7}"
+                f"{_f(m['whole_text']['bits_per_byte']):>9}{m['parameters'] / 1e6:>8.2f}M"
+                f"{(_f(tokens / 1e6, 2) + 'M') if tokens else '-':>10}"
+            )
     return "\n".join(lines)
 
 
@@ -271,18 +299,30 @@ def plot(result: dict, path: Path) -> None:
         a.plot(steps, [m["teacher_forced"][k]["bits_per_byte"] for k in steps], marker="o", label=m["name"])
         a.plot(steps, [m["teacher_forced"][k]["copy_bits_per_byte"] for k in steps], linestyle=":", color="grey")
         for top_p in sorted({c["top_p"] for c in m["chains"].values()}):
-            pts = sorted((c["temperature"], c["gen_ppl"], c["distinct_2"]) for c in m["chains"].values()
-                         if c["top_p"] == top_p)
-            line, = b.plot([x for _, x, _ in pts], [y for *_, y in pts], marker="o",
-                           linestyle="-" if top_p == 1 else "--", label=f"{m['name']} top-p {top_p:g}")
+            pts = sorted(
+                (c["temperature"], c["gen_ppl"], c["distinct_2"]) for c in m["chains"].values() if c["top_p"] == top_p
+            )
+            (line,) = b.plot(
+                [x for _, x, _ in pts],
+                [y for *_, y in pts],
+                marker="o",
+                linestyle="-" if top_p == 1 else "--",
+                label=f"{m['name']} top-p {top_p:g}",
+            )
             for t, x, y in pts:
                 b.annotate(f"{t:g}", (x, y), fontsize=7, color=line.get_color())
-    a.set(title="teacher-forced bits per byte by step (dotted: copy)", xlabel="step (rung k → k-1; one-shot: L → 0)",
-          ylabel="bits per byte")
+    a.set(
+        title="teacher-forced bits per byte by step (dotted: copy)",
+        xlabel="step (rung k → k-1; one-shot: L → 0)",
+        ylabel="bits per byte",
+    )
     a.legend()
     b.set_xscale("log")
-    b.set(title="quality against diversity (labels: temperature)", xlabel="generative perplexity under the judge (lower is better)",
-          ylabel="distinct-2 within a seed's samples (higher is more diverse)")
+    b.set(
+        title="quality against diversity (labels: temperature)",
+        xlabel="generative perplexity under the judge (lower is better)",
+        ylabel="distinct-2 within a seed's samples (higher is more diverse)",
+    )
     b.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

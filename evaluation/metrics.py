@@ -6,7 +6,6 @@ Words are those of the ladder contract (compressors.analysis), folded to lower c
 from __future__ import annotations
 
 import math
-
 from collections import Counter
 
 from compressors import analysis

@@ -13,5 +13,17 @@ from model.format import StepFormat
 from model.markers import marker, source
 from model.tokenizer import load_tokenizer, train_tokenizer
 
-__all__ = ["ExportInfo", "ModelConfig", "ModelError", "StepFormat", "build_model", "load", "load_tokenizer", "marker",
-           "parameter_count", "resolve", "source", "train_tokenizer"]
+__all__ = [
+    "ExportInfo",
+    "ModelConfig",
+    "ModelError",
+    "StepFormat",
+    "build_model",
+    "load",
+    "load_tokenizer",
+    "marker",
+    "parameter_count",
+    "resolve",
+    "source",
+    "train_tokenizer",
+]

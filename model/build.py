@@ -11,26 +11,54 @@ def hf_config(cfg: ModelConfig, vocab_size: int, pad_id: int, eos_id: int):
         from transformers import GPT2Config
 
         return GPT2Config(
-            vocab_size=vocab_size, n_embd=cfg.d_model, n_layer=cfg.layers, n_head=cfg.heads, n_inner=cfg.d_ff,
-            n_positions=cfg.max_positions, resid_pdrop=cfg.dropout, embd_pdrop=cfg.dropout, attn_pdrop=cfg.dropout,
-            bos_token_id=eos_id, eos_token_id=eos_id, pad_token_id=pad_id,
+            vocab_size=vocab_size,
+            n_embd=cfg.d_model,
+            n_layer=cfg.layers,
+            n_head=cfg.heads,
+            n_inner=cfg.d_ff,
+            n_positions=cfg.max_positions,
+            resid_pdrop=cfg.dropout,
+            embd_pdrop=cfg.dropout,
+            attn_pdrop=cfg.dropout,
+            bos_token_id=eos_id,
+            eos_token_id=eos_id,
+            pad_token_id=pad_id,
         )
     if cfg.arch == "t5":
         from transformers import T5Config
 
         return T5Config(
-            vocab_size=vocab_size, d_model=cfg.d_model, d_kv=cfg.d_model // cfg.heads, d_ff=cfg.d_ff,
-            num_layers=cfg.layers, num_decoder_layers=cfg.layers, num_heads=cfg.heads,
-            dropout_rate=cfg.dropout, feed_forward_proj="gated-gelu", tie_word_embeddings=True,
-            pad_token_id=pad_id, eos_token_id=eos_id, decoder_start_token_id=pad_id,
+            vocab_size=vocab_size,
+            d_model=cfg.d_model,
+            d_kv=cfg.d_model // cfg.heads,
+            d_ff=cfg.d_ff,
+            num_layers=cfg.layers,
+            num_decoder_layers=cfg.layers,
+            num_heads=cfg.heads,
+            dropout_rate=cfg.dropout,
+            feed_forward_proj="gated-gelu",
+            tie_word_embeddings=True,
+            pad_token_id=pad_id,
+            eos_token_id=eos_id,
+            decoder_start_token_id=pad_id,
         )
     from transformers import BartConfig
 
     return BartConfig(
-        vocab_size=vocab_size, d_model=cfg.d_model, encoder_layers=cfg.layers, decoder_layers=cfg.layers,
-        encoder_attention_heads=cfg.heads, decoder_attention_heads=cfg.heads, encoder_ffn_dim=cfg.d_ff,
-        decoder_ffn_dim=cfg.d_ff, dropout=cfg.dropout, max_position_embeddings=cfg.max_positions,
-        pad_token_id=pad_id, eos_token_id=eos_id, bos_token_id=eos_id, decoder_start_token_id=eos_id,
+        vocab_size=vocab_size,
+        d_model=cfg.d_model,
+        encoder_layers=cfg.layers,
+        decoder_layers=cfg.layers,
+        encoder_attention_heads=cfg.heads,
+        decoder_attention_heads=cfg.heads,
+        encoder_ffn_dim=cfg.d_ff,
+        decoder_ffn_dim=cfg.d_ff,
+        dropout=cfg.dropout,
+        max_position_embeddings=cfg.max_positions,
+        pad_token_id=pad_id,
+        eos_token_id=eos_id,
+        bos_token_id=eos_id,
+        decoder_start_token_id=eos_id,
         forced_eos_token_id=eos_id,
     )
 

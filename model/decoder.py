@@ -10,7 +10,7 @@ known token (pack) or reads it from the range code (unpack). The loss masks with
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -45,8 +45,13 @@ class _Seq2Seq:
     def _run(self, tokens: torch.Tensor) -> torch.Tensor:
         from transformers.modeling_outputs import BaseModelOutput
 
-        out = self.model(encoder_outputs=BaseModelOutput(last_hidden_state=self.encoded), attention_mask=self.mask,
-                         decoder_input_ids=tokens[:, None], cache=self.cache, use_cache=True)
+        out = self.model(
+            encoder_outputs=BaseModelOutput(last_hidden_state=self.encoded),
+            attention_mask=self.mask,
+            decoder_input_ids=tokens[:, None],
+            cache=self.cache,
+            use_cache=True,
+        )
         return out.logits[:, -1]  # (b, V)
 
     def feed(self, tokens: torch.Tensor, keep: torch.Tensor | None) -> None:
@@ -74,8 +79,13 @@ class _Causal:
             self.mask, self.next, tokens = self.mask[keep], self.next[keep], tokens[keep]
             self.cache.batch_select_indices(keep)
         self.mask = torch.cat([self.mask, torch.ones_like(self.mask[:, :1])], dim=1)
-        out = self.model(input_ids=tokens[:, None], attention_mask=self.mask, position_ids=self.next[:, None],
-                         cache=self.cache, use_cache=True)
+        out = self.model(
+            input_ids=tokens[:, None],
+            attention_mask=self.mask,
+            position_ids=self.next[:, None],
+            cache=self.cache,
+            use_cache=True,
+        )
         self.logits, self.next = out.logits[:, -1], self.next + 1
 
 

@@ -45,17 +45,30 @@ class ExportInfo:
         return self.max_new_tokens_by_step[str(step)]
 
     @classmethod
-    def make(cls, levels: int, fmt: StepFormat, task: str, limits: dict[str, int], build: dict,
-             text_words: int) -> "ExportInfo":
-        return cls(levels, fmt.objective, task, fmt.causal, fmt.max_source_tokens, fmt.max_target_tokens, limits,
-                   {str(k): marker(k) for k in range(1, levels + 1)}, build["ladder"], build["max_words"], build["out"],
-                   lengths=fmt.lengths, text_words=text_words)
+    def make(
+        cls, levels: int, fmt: StepFormat, task: str, limits: dict[str, int], build: dict, text_words: int
+    ) -> ExportInfo:
+        return cls(
+            levels,
+            fmt.objective,
+            task,
+            fmt.causal,
+            fmt.max_source_tokens,
+            fmt.max_target_tokens,
+            limits,
+            {str(k): marker(k) for k in range(1, levels + 1)},
+            build["ladder"],
+            build["max_words"],
+            build["out"],
+            lengths=fmt.lengths,
+            text_words=text_words,
+        )
 
     def write(self, folder: Path) -> None:
         (folder / "ladder.json").write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
 
     @classmethod
-    def read(cls, folder: Path) -> "ExportInfo":
+    def read(cls, folder: Path) -> ExportInfo:
         """ladder.json of `folder`; a version-1 export (before objectives) reads as `rewrite`."""
         path = folder / "ladder.json"
         try:
@@ -90,8 +103,10 @@ def resolve(model: str | None, runs: Path = Path("runs")) -> Path:
         exports, broken = _expanders(runs)
         if not exports:
             also = f" ({len(broken)} broken: {', '.join(broken[:3])})" if broken else ""
-            raise ModelError(f"no trained model in {runs}/{also}: train one with `train launch configs/cpu-demo.yaml` "
-                             "(after `datagen build --levels 4`), or pass --model DIR")
+            raise ModelError(
+                f"no trained model in {runs}/{also}: train one with `train launch configs/cpu-demo.yaml` "
+                "(after `datagen build --levels 4`), or pass --model DIR"
+            )
         return max(exports, key=lambda p: (p / "ladder.json").stat().st_mtime)
     path = Path(model)
     for candidate in (path, path / "export"):
@@ -99,8 +114,10 @@ def resolve(model: str | None, runs: Path = Path("runs")) -> Path:
             return candidate
     if not path.exists():
         raise ModelError(f"{path}: no such folder (--model)")
-    raise ModelError(f"{path}: not a model: no ladder.json here or in {path}/export (--model takes an export "
-                     "folder or a run folder of `train launch`)")
+    raise ModelError(
+        f"{path}: not a model: no ladder.json here or in {path}/export (--model takes an export "
+        "folder or a run folder of `train launch`)"
+    )
 
 
 def load(folder: Path, device: str = "cpu", precision: str = "auto"):
@@ -110,7 +127,8 @@ def load(folder: Path, device: str = "cpu", precision: str = "auto"):
     from transformers.utils import logging as hf_logging
 
     from model.build import auto_class
-    from model.precision import dtype, resolve as resolve_precision
+    from model.precision import dtype
+    from model.precision import resolve as resolve_precision
 
     hf_logging.disable_progress_bar()  # a progress bar per load, in every command's output
     info = ExportInfo.read(folder)

@@ -128,8 +128,9 @@ def prompt_ids(tok, rung: str, step: int, max_source: int) -> list[int]:
 def encode(pair: Pair, tok, fmt: StepFormat) -> Encoded:
     """A pair as token ids; AlignmentError if an infill pair's rung is not in its target in order."""
     target = target_ids(tok, fmt, pair.source, pair.target)
-    return Encoded(source_ids(tok, fmt, pair.source, pair.step), target[: fmt.max_target_tokens],
-                   plan(fmt, pair.source))
+    return Encoded(
+        source_ids(tok, fmt, pair.source, pair.step), target[: fmt.max_target_tokens], plan(fmt, pair.source)
+    )
 
 
 def collate(batch: list[Pair], tok, fmt: StepFormat) -> dict:
@@ -153,11 +154,16 @@ def collate_encoded(encoded: list[Encoded], steps: list[int], tok, fmt: StepForm
     if fmt.causal:  # the keys follow the labels: shifted past each prompt
         shifted = torch.zeros_like(keys)
         for b, e in enumerate(encoded):
-            shifted[b, len(e.source):] = keys[b, : width - len(e.source)]
+            shifted[b, len(e.source) :] = keys[b, : width - len(e.source)]
         keys = shifted
-    return {"input_ids": _pad(rows, tok.pad_token_id), "attention_mask": _pad([[1] * len(r) for r in rows], 0),
-            "labels": _pad(labels, -100), "steps": torch.tensor(steps),
-            "allowed_keys": keys, "allowed_masks": masks}
+    return {
+        "input_ids": _pad(rows, tok.pad_token_id),
+        "attention_mask": _pad([[1] * len(r) for r in rows], 0),
+        "labels": _pad(labels, -100),
+        "steps": torch.tensor(steps),
+        "allowed_keys": keys,
+        "allowed_masks": masks,
+    }
 
 
 def _pad(rows: list[list[int]], value: int):

@@ -60,8 +60,14 @@ def bucket_bounds(bucket: int) -> tuple[int, int | None]:
 def special_tokens(levels: int) -> list[str]:
     """Pad, end and unknown first (their ids are 0, 1, 2 in a trained tokenizer), then markers, sentinels and
     length tokens."""
-    return [PAD, EOS, UNK, *(marker(k) for k in range(1, levels + 1)), *(sentinel(i) for i in range(SENTINELS)),
-            *(length_token(b) for b in range(LENGTHS))]
+    return [
+        PAD,
+        EOS,
+        UNK,
+        *(marker(k) for k in range(1, levels + 1)),
+        *(sentinel(i) for i in range(SENTINELS)),
+        *(length_token(b) for b in range(LENGTHS)),
+    ]
 
 
 def source(rung: str, step: int) -> str:

@@ -9,8 +9,8 @@ and how a text and its ladders become pairs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 TASKS = ("ladder", "oneshot", "text")
 

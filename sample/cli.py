@@ -57,26 +57,41 @@ def json_trajectory(t: list[Rung]) -> list[dict]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sample", description=__doc__,
-                                epilog="sample eval --help: evaluation; sample serve --help: the HTTP server")
+    p = argparse.ArgumentParser(
+        prog="sample",
+        description=__doc__,
+        epilog="sample eval --help: evaluation; sample serve --help: the HTTP server",
+    )
     p.add_argument("--seed", required=True, help="the seed word (or words): the top rung")
     p.add_argument("--steps", type=int, default=None, help="expansion steps (default: the model's levels)")
     p.add_argument("--model", help="an export folder or run folder (default: the newest run in runs/)")
     p.add_argument("--num", type=int, default=1, help="independent expansions, generated as one batch")
     p.add_argument("--tree", type=int, default=1, help="branch B ways at every step (B^steps leaves)")
-    p.add_argument("--words", type=int, default=None,
-                   help="words of the final text, within -20%%/+25%% (default: the typical text the model was trained on)")
+    p.add_argument(
+        "--words",
+        type=int,
+        default=None,
+        help="words of the final text, within -20%%/+25%% (default: the typical text the model was trained on)",
+    )
     p.add_argument("--temperature", type=float, default=Decoding.temperature, help="0: greedy (default %(default)s)")
     p.add_argument("--top-p", type=float, default=Decoding.top_p, help="nucleus size, 1: all (default %(default)s)")
     p.add_argument("--top-k", type=int, default=Decoding.top_k)
     p.add_argument("--max-new-tokens", type=int, help="length limit of every step (default: enough for its words)")
     p.add_argument("--rng-seed", type=int, help="makes the output reproducible on the same machine")
     p.add_argument("--device", help="cpu, cuda, cuda:1… (default: a GPU when there is one)")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
-                   help="the model's float precision (auto: bf16 where the hardware computes it natively)")
+    p.add_argument(
+        "--precision",
+        default="auto",
+        choices=["auto", "fp32", "bf16", "fp16"],
+        help="the model's float precision (auto: bf16 where the hardware computes it natively)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--show-kept", choices=["auto", "bold", "brackets", "none"], default="auto",
-                   help="how text output marks what each rung kept from the rung above (auto: bold on a terminal)")
+    p.add_argument(
+        "--show-kept",
+        choices=["auto", "bold", "brackets", "none"],
+        default="auto",
+        help="how text output marks what each rung kept from the rung above (auto: bold on a terminal)",
+    )
     return p
 
 
@@ -124,11 +139,29 @@ def run(args) -> int:
     except FloatingPointError as e:
         raise ModelError(f"{folder}: {e}: the weights may be damaged") from None
     if args.json:
-        settings_out = {"seed": args.seed, "steps": steps, "num": args.num, "tree": args.tree, "rng_seed": rng_seed,
-                        "words": args.words, "model": str(folder), "objective": info.objective, "device": device,
-                        "precision": precision, **decoding.__dict__}
-        print(json.dumps({"settings": settings_out, "trajectories": [[str(r) for r in t] for t in trajectories],
-                          "rungs": [json_trajectory(t) for t in trajectories]}, ensure_ascii=False))
+        settings_out = {
+            "seed": args.seed,
+            "steps": steps,
+            "num": args.num,
+            "tree": args.tree,
+            "rng_seed": rng_seed,
+            "words": args.words,
+            "model": str(folder),
+            "objective": info.objective,
+            "device": device,
+            "precision": precision,
+            **decoding.__dict__,
+        }
+        print(
+            json.dumps(
+                {
+                    "settings": settings_out,
+                    "trajectories": [[str(r) for r in t] for t in trajectories],
+                    "rungs": [json_trajectory(t) for t in trajectories],
+                },
+                ensure_ascii=False,
+            )
+        )
     else:
         style = args.show_kept if args.show_kept != "auto" else ("bold" if sys.stdout.isatty() else "brackets")
         _print_text(trajectories, args.tree, style)

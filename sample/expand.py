@@ -67,8 +67,17 @@ def row_input(model, tok, info: ExportInfo, upper: str, step: int, decoding: Dec
     return source, replace(base, bucket=bucket, words=bounds, limit=limit)
 
 
-def step_once(model, tok, info: ExportInfo, rungs: list[str], step: int, decoding: Decoding,
-              branches: int = 1, generator=None, words: int | None = None) -> list[Rung]:
+def step_once(
+    model,
+    tok,
+    info: ExportInfo,
+    rungs: list[str],
+    step: int,
+    decoding: Decoding,
+    branches: int = 1,
+    generator=None,
+    words: int | None = None,
+) -> list[Rung]:
     """One sampled expansion of each rung at `step` (`branches` of each, grouped by rung), in batches of BATCH.
 
     words: the final text's length the chain aims at (None: no length asked; the model picks its own)."""
@@ -78,14 +87,25 @@ def step_once(model, tok, info: ExportInfo, rungs: list[str], step: int, decodin
     for i in range(0, len(uppers), BATCH):
         part = uppers[i : i + BATCH]
         sources, plans = zip(*(row_input(model, tok, info, u, step, decoding, words) for u in part))
-        rows = decode_step(model, tok, fmt, list(sources), list(plans),
-                           lambda logits, _: draw(logits, decoding, generator))
+        rows = decode_step(
+            model, tok, fmt, list(sources), list(plans), lambda logits, _: draw(logits, decoding, generator)
+        )
         out += [rung_of(row, upper, fmt) for row, upper in zip(rows, part)]
     return out
 
 
-def expand(model, tok, info: ExportInfo, seed: str, steps: int, num: int = 1, tree: int = 1,
-           decoding: Decoding = Decoding(), generator=None, words: int | None = -1) -> list[list[Rung]]:
+def expand(
+    model,
+    tok,
+    info: ExportInfo,
+    seed: str,
+    steps: int,
+    num: int = 1,
+    tree: int = 1,
+    decoding: Decoding = Decoding(),
+    generator=None,
+    words: int | None = -1,
+) -> list[list[Rung]]:
     """Trajectories from `seed` (taken as rung `steps`) down to rung 0: each a list of steps + 1 rungs,
     seed first and final text last. `num` independent samples, each branching `tree` ways per step.
     A one-shot model (or the autoregressive baseline) writes rung 0 in one step: [seed, text].
@@ -112,8 +132,18 @@ def check_request(info: ExportInfo, seeds: list[str], steps: int, num: int, tree
             raise OptionError("words", f"{words} is below the {least} words this seed's chain needs at least")
 
 
-def expand_seeds(model, tok, info: ExportInfo, seeds: list[str], steps: int, num: int = 1, tree: int = 1,
-                 decoding: Decoding = Decoding(), generator=None, words: int | None = -1) -> list[list[list[Rung]]]:
+def expand_seeds(
+    model,
+    tok,
+    info: ExportInfo,
+    seeds: list[str],
+    steps: int,
+    num: int = 1,
+    tree: int = 1,
+    decoding: Decoding = Decoding(),
+    generator=None,
+    words: int | None = -1,
+) -> list[list[list[Rung]]]:
     """`expand` for several seeds at once, all in one batch per step: the trajectories of each seed."""
     seeds = [" ".join(s.split()) for s in seeds]
     if words == -1:

@@ -40,8 +40,19 @@ from sample.decode import Decoding, OptionError, draw
 from sample.expand import BATCH, check_request, minimum_words, row_input
 
 MAX_BODY = 64 * 1024  # bytes of a request body
-OPTIONS = {"seed": str, "steps": int, "num": int, "tree": int, "temperature": float, "top_p": float, "top_k": int,
-           "words": int, "rng_seed": int, "max_new_tokens": int, "stream": bool}
+OPTIONS = {
+    "seed": str,
+    "steps": int,
+    "num": int,
+    "tree": int,
+    "temperature": float,
+    "top_p": float,
+    "top_k": int,
+    "words": int,
+    "rng_seed": int,
+    "max_new_tokens": int,
+    "stream": bool,
+}
 
 
 class BadRequest(Exception):
@@ -93,7 +104,8 @@ class Engine:
     def _main(self) -> None:
         try:
             self.folder, self.model, self.tok, self.info, self.device, self.precision = open_model(
-                self.model_arg, self.device_arg, self.precision_arg)
+                self.model_arg, self.device_arg, self.precision_arg
+            )
         except (ModelError, ValueError) as e:
             self.error = str(e)
             return
@@ -133,8 +145,10 @@ class Engine:
 
         rows, taken = self._rows(active)
         fmt = self.info.step_format
-        inputs = [row_input(self.model, self.tok, self.info, upper, job.steps[job.done_steps], job.decoding, job.words)
-                  for job, upper in rows]
+        inputs = [
+            row_input(self.model, self.tok, self.info, upper, job.steps[job.done_steps], job.decoding, job.words)
+            for job, upper in rows
+        ]
         sources, plans = [i[0] for i in inputs], [i[1] for i in inputs]
 
         def choose(logits, indices: list[int]):
@@ -191,16 +205,28 @@ def parse_options(body: bytes, info, default_words: int | None) -> dict:
     steps = raw.get("steps", info.levels)
     words = raw.get("words", default_words)
     try:
-        decoding = Decoding(float(raw.get("temperature", Decoding.temperature)), float(raw.get("top_p", Decoding.top_p)),
-                            raw.get("top_k", 0), raw.get("max_new_tokens"))
+        decoding = Decoding(
+            float(raw.get("temperature", Decoding.temperature)),
+            float(raw.get("top_p", Decoding.top_p)),
+            raw.get("top_k", 0),
+            raw.get("max_new_tokens"),
+        )
         if default_words is not None and "words" not in raw:
             words = max(words, minimum_words(info, seed, steps)) if isinstance(steps, int) else words
         check_request(info, [seed], steps, raw.get("num", 1), raw.get("tree", 1), words)
     except OptionError as e:
         raise BadRequest(422, e.option, e.message) from None
-    return {"seed": seed, "steps": steps, "num": raw.get("num", 1), "tree": raw.get("tree", 1), "words": words,
-            "decoding": decoding, "rng_seed": raw.get("rng_seed", secrets.randbelow(2**31)),
-            "stream": raw.get("stream", False), "words_asked": raw.get("words")}
+    return {
+        "seed": seed,
+        "steps": steps,
+        "num": raw.get("num", 1),
+        "tree": raw.get("tree", 1),
+        "words": words,
+        "decoding": decoding,
+        "rng_seed": raw.get("rng_seed", secrets.randbelow(2**31)),
+        "stream": raw.get("stream", False),
+        "words_asked": raw.get("words"),
+    }
 
 
 def make_app(engine: Engine, api_key: str | None, timeout: float, max_seed_tokens: int | None = None):
@@ -216,17 +242,35 @@ def make_app(engine: Engine, api_key: str | None, timeout: float, max_seed_token
             return JSONResponse({"status": "error", "error": engine.error}, status_code=500)
         if not engine.ready.is_set():
             return JSONResponse({"status": "loading"}, status_code=503)
-        return JSONResponse({"status": "ok", "model": str(engine.folder), "levels": engine.info.levels,
-                             "objective": engine.info.objective, "text_words": engine.info.text_words,
-                             "passes": engine.passes, "rows_in_passes": engine.rows_in_passes})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "model": str(engine.folder),
+                "levels": engine.info.levels,
+                "objective": engine.info.objective,
+                "text_words": engine.info.text_words,
+                "passes": engine.passes,
+                "rows_in_passes": engine.rows_in_passes,
+            }
+        )
 
     async def page(request):
         return HTMLResponse(resources.files("sample").joinpath("page.html").read_text("utf-8"))
 
     def settings_of(o: dict) -> dict:
-        return {"seed": o["seed"], "steps": o["steps"], "num": o["num"], "tree": o["tree"], "rng_seed": o["rng_seed"],
-                "words": o["words_asked"], "model": str(engine.folder), "objective": engine.info.objective,
-                "device": engine.device, "precision": engine.precision, **o["decoding"].__dict__}
+        return {
+            "seed": o["seed"],
+            "steps": o["steps"],
+            "num": o["num"],
+            "tree": o["tree"],
+            "rng_seed": o["rng_seed"],
+            "words": o["words_asked"],
+            "model": str(engine.folder),
+            "objective": engine.info.objective,
+            "device": engine.device,
+            "precision": engine.precision,
+            **o["decoding"].__dict__,
+        }
 
     async def expand(request):
         if api_key and request.headers.get("authorization", "") != f"Bearer {api_key}":
@@ -250,14 +294,25 @@ def make_app(engine: Engine, api_key: str | None, timeout: float, max_seed_token
             return error(e.status, e.field, e.message)
         loop = asyncio.get_running_loop()
         events: asyncio.Queue = asyncio.Queue()
-        job = Job(o["seed"], Task(engine.info.task).steps(o["steps"]), o["num"], o["tree"], o["words"], o["decoding"],
-                  o["rng_seed"], lambda ev: loop.call_soon_threadsafe(events.put_nowait, ev))
+        job = Job(
+            o["seed"],
+            Task(engine.info.task).steps(o["steps"]),
+            o["num"],
+            o["tree"],
+            o["words"],
+            o["decoding"],
+            o["rng_seed"],
+            lambda ev: loop.call_soon_threadsafe(events.put_nowait, ev),
+        )
         engine.jobs.put(job)
         deadline = time.monotonic() + timeout
 
         def result() -> dict:
-            return {"settings": settings_of(o), "trajectories": [[str(r) for r in t] for t in job.trajectories],
-                    "rungs": [json_trajectory(t) for t in job.trajectories]}
+            return {
+                "settings": settings_of(o),
+                "trajectories": [[str(r) for r in t] for t in job.trajectories],
+                "rungs": [json_trajectory(t) for t in job.trajectories],
+            }
 
         async def next_event():
             left = deadline - time.monotonic()
@@ -286,13 +341,16 @@ def make_app(engine: Engine, api_key: str | None, timeout: float, max_seed_token
                     yield f"event: rung\ndata: {json.dumps(ev, ensure_ascii=False)}\n\n"
             except asyncio.TimeoutError:
                 job.cancelled = True
-                yield f"event: error\ndata: {json.dumps({'error': f'the request ran past {timeout:g} s and was cut'})}\n\n"
+                cut = {"error": f"the request ran past {timeout:g} s and was cut"}
+                yield f"event: error\ndata: {json.dumps(cut)}\n\n"
             finally:  # also when the client goes away mid-stream: its rows leave the next pass
                 job.cancelled = job.cancelled or not job.finished
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
-    return Starlette(routes=[Route("/", page), Route("/healthz", healthz), Route("/v1/expand", expand, methods=["POST"])])
+    return Starlette(
+        routes=[Route("/", page), Route("/healthz", healthz), Route("/v1/expand", expand, methods=["POST"])]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -300,8 +358,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", help="an export folder or run folder (default: the newest run in runs/)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--api-key", default=os.environ.get("TEXTLADDER_API_KEY"),
-                   help="require `Authorization: Bearer KEY` (default: $TEXTLADDER_API_KEY, else none)")
+    p.add_argument(
+        "--api-key",
+        default=os.environ.get("TEXTLADDER_API_KEY"),
+        help="require `Authorization: Bearer KEY` (default: $TEXTLADDER_API_KEY, else none)",
+    )
     p.add_argument("--timeout", type=float, default=120.0, help="seconds a request may take before it is cut")
     p.add_argument("--device", help="cpu, cuda, cuda:1… (default: a GPU when there is one)")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])

@@ -31,7 +31,11 @@ def bad_corpus(path, corpus_docs) -> dict[str, str]:
     lines.insert(3, b'{"id": "not json", "text": ')
     lines.insert(5, json.dumps({"id": "no_text", "body": "x"}).encode())
     lines.insert(6, json.dumps({"id": "number_text", "text": 42}).encode())
-    lines.insert(7, b'{"id": "latin1", "text": "caf\xe9 cr\xe8me br\xfbl\xe9e is a dessert. It is served cold in many caf\xe9s of Paris."}')
+    lines.insert(
+        7,
+        b'{"id": "latin1", "text": "caf\xe9 cr\xe8me br\xfbl\xe9e is a dessert. '
+        b'It is served cold in many caf\xe9s of Paris."}',
+    )
     path.write_bytes(b"\n".join(lines) + b"\n")
     return docs
 

@@ -23,8 +23,10 @@ def run(script: str) -> str:
     return proc.stdout
 
 
-@pytest.mark.skipif(not shutil.which("slurmctld") or not shutil.which("munged"),
-                    reason="needs Debian's slurm-wlm and munge (apt-get install slurm-wlm munge) and root")
+@pytest.mark.skipif(
+    not shutil.which("slurmctld") or not shutil.which("munged"),
+    reason="needs Debian's slurm-wlm and munge (apt-get install slurm-wlm munge) and root",
+)
 def test_slurm_build_matches_local():
     out = run("datagen_slurm.sh")
     assert "identical: True" in out and "job array ended" in out

@@ -17,15 +17,30 @@ from tests.conftest import BIN, timed
 
 ROOT = Path(__file__).parents[1]
 TINY = str(ROOT / "configs" / "tiny.yaml")
-EMMA = ("Emma Woodhouse, handsome, clever, and rich, with a comfortable home and happy disposition, seemed to unite "
-        "some of the best blessings of existence; and had lived nearly twenty-one years in the world with very "
-        "little to distress or vex her.")
+EMMA = (
+    "Emma Woodhouse, handsome, clever, and rich, with a comfortable home and happy disposition, seemed to unite "
+    "some of the best blessings of existence; and had lived nearly twenty-one years in the world with very "
+    "little to distress or vex her."
+)
 
 
 def train(ladders: Path, out: Path, *sets: str) -> Path:
-    timed([str(BIN / "train"), "launch", TINY, "--out", str(out), "--set", f"data.path={ladders}",
-                    "--set", "schedule.max_steps=12", *(x for s in sets for x in ("--set", s))],
-                   check=True, capture_output=True)
+    timed(
+        [
+            str(BIN / "train"),
+            "launch",
+            TINY,
+            "--out",
+            str(out),
+            "--set",
+            f"data.path={ladders}",
+            "--set",
+            "schedule.max_steps=12",
+            *(x for s in sets for x in ("--set", s)),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return out / "export"
 
 
@@ -36,8 +51,13 @@ def ladder_model(tmp_path_factory, small_ladders) -> Path:
 
 @pytest.fixture(scope="module")
 def causal_model(tmp_path_factory, small_ladders) -> Path:
-    return train(small_ladders, tmp_path_factory.mktemp("codec") / "ar", "model.arch=gpt2", "data.task=oneshot",
-                 "data.objective=rewrite")
+    return train(
+        small_ladders,
+        tmp_path_factory.mktemp("codec") / "ar",
+        "model.arch=gpt2",
+        "data.task=oneshot",
+        "data.objective=rewrite",
+    )
 
 
 HOSTILE = {
@@ -46,8 +66,10 @@ HOSTILE = {
     "binary": bytes(range(256)) * 8,
     "invalid_utf8": EMMA.encode() + b"\xff\xfe\xc3" + EMMA.encode(),
     "one_word": b"   Hello\n",
-    "controls_and_markers": (f"{EMMA}\x00 </s> <gap_3> <expand_1>\r\n\r\nNext  para\u00a0graph\u2028 here.\t"
-                             f"\U0001F600 caf\u00e9\n\n\n  {EMMA}  ").encode(),
+    "controls_and_markers": (
+        f"{EMMA}\x00 </s> <gap_3> <expand_1>\r\n\r\nNext  para\u00a0graph\u2028 here.\t"
+        f"\U0001f600 caf\u00e9\n\n\n  {EMMA}  "
+    ).encode(),
     "cut_inside_a_word": ("-".join(["word"] * 300) + ".").encode(),  # a word cut adds a space the original lacks
 }
 
@@ -96,7 +118,9 @@ def test_a_chunk_that_does_not_round_trip_falls_back(tmp_path, ladder_model, mon
     from model.pairs import Pair
 
     real = codec.pack.decode_batch
-    garbled = lambda *a, **k: [chain[:-1] + [Pair(chain[-1].step, chain[-1].source, "garbage")] for chain in real(*a, **k)]  # noqa: E731
+    garbled = lambda *a, **k: [
+        chain[:-1] + [Pair(chain[-1].step, chain[-1].source, "garbage")] for chain in real(*a, **k)
+    ]  # noqa: E731
     monkeypatch.setattr(codec.pack, "decode_batch", garbled)
     src = tmp_path / "in"
     src.write_bytes(EMMA.encode())
@@ -123,8 +147,14 @@ def test_quantized_probabilities_are_never_zero():
 
 
 def codec(*args: str) -> subprocess.CompletedProcess:
-    return timed([sys.executable, "-m", "codec.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    return timed(
+        [sys.executable, "-m", "codec.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+    )
 
 
 def test_cli_round_trip_and_wrong_model_refused(tmp_path, ladder_model, causal_model):
@@ -163,7 +193,10 @@ def model_coded(tmp_path_factory, ladder_model) -> bytes:
     folder = tmp_path_factory.mktemp("damage")
     src = folder / "emma.txt"
     src.write_text(" ".join([EMMA] * 4) + "\n", encoding="utf-8")
-    assert codec("pack", str(src), "-o", str(folder / "a.tlz"), "--model", str(ladder_model), "--no-brotli").returncode == 0
+    assert (
+        codec("pack", str(src), "-o", str(folder / "a.tlz"), "--model", str(ladder_model), "--no-brotli").returncode
+        == 0
+    )
     return (folder / "a.tlz").read_bytes()
 
 
@@ -173,9 +206,14 @@ def test_damaged_archive_is_refused_at_once_whatever_the_floats(tmp_path, model_
     model's floats round: the lengths, each chunk's hash and the final hash are checked, and every step
     is bounded by the limits the header records."""
     (tmp_path / "x.tlz").write_bytes(DAMAGE[damage](model_coded))
-    proc = timed([sys.executable, "-m", "codec.cli", "unpack", str(tmp_path / "x.tlz"), "-o",
-                           str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = timed(
+        [sys.executable, "-m", "codec.cli", "unpack", str(tmp_path / "x.tlz"), "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert "x.tlz" in proc.stderr and ("damaged" in proc.stderr or "differ" in proc.stderr), proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
@@ -190,7 +228,10 @@ def test_outputs_are_never_overwritten_unasked(tmp_path, ladder_model):
     (tmp_path / "old.tlz").write_bytes(b"keep me")
     proc = codec("pack", str(src), "-o", str(tmp_path / "old.tlz"), "--model", str(ladder_model))
     assert proc.returncode == 2 and "--force" in proc.stderr and (tmp_path / "old.tlz").read_bytes() == b"keep me"
-    assert codec("pack", str(src), "-o", str(tmp_path / "old.tlz"), "--model", str(ladder_model), "--force").returncode == 0
+    assert (
+        codec("pack", str(src), "-o", str(tmp_path / "old.tlz"), "--model", str(ladder_model), "--force").returncode
+        == 0
+    )
     proc = codec("pack", str(src), "-o", str(tmp_path / "no" / "such" / "x.tlz"), "--model", str(ladder_model))
     assert proc.returncode == 2 and "does not exist" in proc.stderr
 
@@ -217,7 +258,9 @@ def test_lossy_regenerates_the_chosen_candidate(tmp_path, ladder_model, corpus_d
     unpack(packed, tmp_path / "a", force=True)
     unpack(packed, tmp_path / "b", force=True)
     assert (tmp_path / "b").read_bytes() == (tmp_path / "a").read_bytes()
-    assert CHRF().sentence_score((tmp_path / "a").read_text(encoding="utf-8"), [EMMA]).score == pytest.approx(stats.chrf[0])
+    assert CHRF().sentence_score((tmp_path / "a").read_text(encoding="utf-8"), [EMMA]).score == pytest.approx(
+        stats.chrf[0]
+    )
     with pytest.raises(container.CodecError, match="--lossy 9"):
         pack(src, packed, ladder_model, lossy=LossySettings(9, 2), force=True)
 

@@ -6,8 +6,7 @@ import sys
 
 import numpy as np
 
-from compressors import Rake, SingleWord, TextRank
-from compressors import analysis, rake, textrank
+from compressors import Rake, SingleWord, TextRank, analysis, rake, textrank
 from tests.conftest import timed
 
 RNG = np.random.default_rng(0)
@@ -70,8 +69,10 @@ def test_single_word_is_a_content_word_of_the_rung():
 
 def test_sampling_follows_scores():
     scores = np.array([10.0, 1.0, 1.0])
-    firsts = [__import__("compressors.select", fromlist=["x"]).rank_order(scores, 1.0, np.random.default_rng(s))[0]
-              for s in range(2000)]
+    firsts = [
+        __import__("compressors.select", fromlist=["x"]).rank_order(scores, 1.0, np.random.default_rng(s))[0]
+        for s in range(2000)
+    ]
     share = np.mean(np.array(firsts) == 0)
     assert abs(share - 10 / 12) < 0.04
 

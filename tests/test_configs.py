@@ -14,8 +14,17 @@ from train.config import TrainConfig
 from train.dist import deepspeed_config, lr_lambda
 
 CONFIGS = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
-EXPECTED_PARAMS = {"tiny": (1e4, 1e6), "cpu-demo": (1e6, 2e7), "cpu-demo-rewrite": (1e6, 2e7), "small": (3e7, 2e8), "base": (1e8, 6e8), "xl": (1e9, 1e10),
-                   "oneshot": (1e6, 2e7), "ar": (1e6, 2e7), "judge": (1e6, 2e7)}
+EXPECTED_PARAMS = {
+    "tiny": (1e4, 1e6),
+    "cpu-demo": (1e6, 2e7),
+    "cpu-demo-rewrite": (1e6, 2e7),
+    "small": (3e7, 2e8),
+    "base": (1e8, 6e8),
+    "xl": (1e9, 1e10),
+    "oneshot": (1e6, 2e7),
+    "ar": (1e6, 2e7),
+    "judge": (1e6, 2e7),
+}
 
 
 def test_every_config_is_checked():

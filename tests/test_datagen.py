@@ -84,8 +84,22 @@ def test_rerun_resumes_and_other_settings_are_refused(built, small_corpus):
     before = rows(out)
     again = datagen("build", "--input", str(small_corpus), "--out", str(out), "--workers", "1", *ARGS)
     assert rows(out) == before and "chunks" in again.stdout
-    refused = datagen("build", "--input", str(small_corpus), "--out", str(out), "--workers", "1",
-                      "--levels", "4", "--variants", "2", "--max-words", "128", check=False)
+    refused = datagen(
+        "build",
+        "--input",
+        str(small_corpus),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--levels",
+        "4",
+        "--variants",
+        "2",
+        "--max-words",
+        "128",
+        check=False,
+    )
     assert refused.returncode == 2 and "ladder.levels=3" in refused.stderr and "--force" in refused.stderr
     assert rows(out) == before, "a refused run loses nothing"
 
@@ -111,8 +125,16 @@ def test_parquet_input_with_missing_column_names_it(tmp_path):
     import pyarrow as pa
 
     pq.write_table(pa.table({"body": ["some text here."]}), tmp_path / "x.parquet")
-    proc = datagen("build", "--input", str(tmp_path / "x.parquet"), "--text-column", "content",
-                   "--out", str(tmp_path / "out"), check=False)
+    proc = datagen(
+        "build",
+        "--input",
+        str(tmp_path / "x.parquet"),
+        "--text-column",
+        "content",
+        "--out",
+        str(tmp_path / "out"),
+        check=False,
+    )
     assert proc.returncode == 2 and "'content'" in proc.stderr and "x.parquet" in proc.stderr
 
 
@@ -130,11 +152,15 @@ def test_config_file_and_parquet_and_txt_inputs(tmp_path, corpus_docs):
 
     folder = tmp_path / "in"
     folder.mkdir()
-    pq.write_table(pa.table({"doc": [d["id"] for d in corpus_docs[:3]], "body": [d["text"] for d in corpus_docs[:3]]}),
-                   folder / "a.parquet")
+    pq.write_table(
+        pa.table({"doc": [d["id"] for d in corpus_docs[:3]], "body": [d["text"] for d in corpus_docs[:3]]}),
+        folder / "a.parquet",
+    )
     cfg = tmp_path / "d.yaml"
-    cfg.write_text(f"input: [{folder / 'a.parquet'}]\ntext_column: body\nid_column: doc\nmax_words: 200\n"
-                   "ladder:\n  levels: 2\n  variants: 1\n")
+    cfg.write_text(
+        f"input: [{folder / 'a.parquet'}]\ntext_column: body\nid_column: doc\nmax_words: 200\n"
+        "ladder:\n  levels: 2\n  variants: 1\n"
+    )
     datagen("build", "--config", str(cfg), "--out", str(tmp_path / "p"))
     got = rows(tmp_path / "p")
     assert {r["doc_id"] for r in got} == {d["id"] for d in corpus_docs[:3]}
@@ -149,8 +175,19 @@ def test_hugging_face_dataset_by_name(tmp_path, corpus_docs):
     folder = tmp_path / "hf"
     folder.mkdir()
     (folder / "train.jsonl").write_text("".join(json.dumps({"text": d["text"]}) + "\n" for d in corpus_docs[:4]))
-    datagen("build", "--dataset", str(folder), "--split", "train", "--out", str(tmp_path / "o"), "--levels", "2",
-            "--workers", "2")
+    datagen(
+        "build",
+        "--dataset",
+        str(folder),
+        "--split",
+        "train",
+        "--out",
+        str(tmp_path / "o"),
+        "--levels",
+        "2",
+        "--workers",
+        "2",
+    )
     got = rows(tmp_path / "o")
     assert len({r["doc_id"] for r in got}) == 4 and got[0]["doc_id"].startswith(str(folder))
 
@@ -162,12 +199,14 @@ def test_file_failing_inside_a_task_is_named_and_exit_is_nonzero(tmp_path, small
     cut = tmp_path / "cut.jsonl.gz"
     cut.write_bytes(whole[: len(whole) // 2])
     # one task: the file is read whole, inside the task
-    proc = datagen("build", "--input", str(cut), "--out", str(tmp_path / "o"), "--workers", "2", "--tasks", "1",
-                   check=False)
+    proc = datagen(
+        "build", "--input", str(cut), "--out", str(tmp_path / "o"), "--workers", "2", "--tasks", "1", check=False
+    )
     assert proc.returncode == 2 and "datagen: error:" in proc.stderr and str(cut) in proc.stderr
     assert not (tmp_path / "o" / "manifest.json").exists()
     # two tasks: the planner unpacks the small file to split it, and fails there, before any task
-    proc = datagen("build", "--input", str(cut), "--out", str(tmp_path / "p"), "--workers", "2", "--tasks", "2",
-                   check=False)
+    proc = datagen(
+        "build", "--input", str(cut), "--out", str(tmp_path / "p"), "--workers", "2", "--tasks", "2", check=False
+    )
     assert proc.returncode == 2 and str(cut) in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "p" / "manifest.json").exists()

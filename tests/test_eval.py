@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,26 @@ KINDS = {
     "ladder": [],
     "rewrite": ["--set", "data.objective=rewrite"],
     "oneshot": ["--set", "data.task=oneshot"],
-    "ar": ["--set", "data.task=oneshot", "--set", "model.arch=gpt2", "--set", "model.layers=2",
-           "--set", "data.objective=rewrite"],
-    "judge": ["--set", "data.task=text", "--set", "model.arch=gpt2", "--set", "model.layers=2",
-              "--set", "data.objective=rewrite"],
+    "ar": [
+        "--set",
+        "data.task=oneshot",
+        "--set",
+        "model.arch=gpt2",
+        "--set",
+        "model.layers=2",
+        "--set",
+        "data.objective=rewrite",
+    ],
+    "judge": [
+        "--set",
+        "data.task=text",
+        "--set",
+        "model.arch=gpt2",
+        "--set",
+        "model.layers=2",
+        "--set",
+        "data.objective=rewrite",
+    ],
 }
 
 
@@ -27,17 +42,58 @@ KINDS = {
 def evaluated(tmp_path_factory, small_corpus):
     base = tmp_path_factory.mktemp("eval")
     ladders = base / "l3"
-    datagen("build", "--input", str(small_corpus), "--out", str(ladders), "--levels", "3", "--variants", "2",
-            "--max-words", "128", "--val-fraction", "0.2", "--workers", "1")
+    datagen(
+        "build",
+        "--input",
+        str(small_corpus),
+        "--out",
+        str(ladders),
+        "--levels",
+        "3",
+        "--variants",
+        "2",
+        "--max-words",
+        "128",
+        "--val-fraction",
+        "0.2",
+        "--workers",
+        "1",
+    )
     for name, extra in KINDS.items():
-        timed([str(BIN / "train"), "launch", TINY, "--out", str(base / name), "--set", f"data.path={ladders}",
-                        *extra], check=True, capture_output=True)
+        timed(
+            [str(BIN / "train"), "launch", TINY, "--out", str(base / name), "--set", f"data.path={ladders}", *extra],
+            check=True,
+            capture_output=True,
+        )
     out = base / "report"
     proc = timed(
-        [str(BIN / "sample"), "eval", "--models", *(str(base / n) for n in ("ladder", "rewrite", "oneshot", "ar")),
-         "--judge", str(base / "judge"), "--data", str(ladders), "--seeds", "2", "--num", "2",
-         "--temperatures", "0.7", "1.0", "--top-p", "0.9", "1", "--words", "30", "--out", str(out)],
-        capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        [
+            str(BIN / "sample"),
+            "eval",
+            "--models",
+            *(str(base / n) for n in ("ladder", "rewrite", "oneshot", "ar")),
+            "--judge",
+            str(base / "judge"),
+            "--data",
+            str(ladders),
+            "--seeds",
+            "2",
+            "--num",
+            "2",
+            "--temperatures",
+            "0.7",
+            "1.0",
+            "--top-p",
+            "0.9",
+            "1",
+            "--words",
+            "30",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return base, out, proc.stdout
@@ -57,7 +113,9 @@ def test_eval_writes_json_and_plot(evaluated):
         assert 0 <= rewrite["one_step"][k]["kept_words"] <= 1 and 0 <= rewrite["one_step"][k]["contains_rung"] <= 1
     for m in (ladder, rewrite):  # bits per byte of the same whole rungs, so the two objectives compare
         assert all(v["bits_per_byte"] > 0 for v in m["teacher_forced"].values())
-    assert [v["pairs"] for v in ladder["teacher_forced"].values()] == [v["pairs"] for v in rewrite["teacher_forced"].values()]
+    assert [v["pairs"] for v in ladder["teacher_forced"].values()] == [
+        v["pairs"] for v in rewrite["teacher_forced"].values()
+    ]
     for m in result["models"]:
         assert set(m["chains"]) == {"T=0.7 p=0.9", "T=0.7 p=1", "T=1 p=0.9", "T=1 p=1"}
         for c in m["chains"].values():
@@ -91,10 +149,33 @@ def test_table_agrees_with_json(evaluated):
 def test_same_rng_seed_same_result(evaluated, tmp_path):
     base, out, _ = evaluated
     again = timed(
-        [str(BIN / "sample"), "eval", "--models", str(base / "ladder"), "--judge", str(base / "judge"),
-         "--data", str(json.loads((out / "eval.json").read_text())["settings"]["data"]), "--seeds", "2", "--num", "2",
-         "--temperatures", "0.7", "1.0", "--top-p", "0.9", "1", "--words", "30", "--out", str(tmp_path)],
-        capture_output=True, text=True)
+        [
+            str(BIN / "sample"),
+            "eval",
+            "--models",
+            str(base / "ladder"),
+            "--judge",
+            str(base / "judge"),
+            "--data",
+            str(json.loads((out / "eval.json").read_text())["settings"]["data"]),
+            "--seeds",
+            "2",
+            "--num",
+            "2",
+            "--temperatures",
+            "0.7",
+            "1.0",
+            "--top-p",
+            "0.9",
+            "1",
+            "--words",
+            "30",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert again.returncode == 0, again.stderr[-2000:]
     first = json.loads((out / "eval.json").read_text())["models"][0]
     assert json.loads((tmp_path / "eval.json").read_text())["models"][0]["chains"] == first["chains"]
@@ -103,6 +184,20 @@ def test_same_rng_seed_same_result(evaluated, tmp_path):
 def test_judge_must_be_a_text_model(evaluated, tmp_path):
     base, out, _ = evaluated
     data = json.loads((out / "eval.json").read_text())["settings"]["data"]
-    proc = timed([str(BIN / "sample"), "eval", "--models", str(base / "ladder"), "--judge", str(base / "ar"),
-                           "--data", data, "--out", str(tmp_path)], capture_output=True, text=True)
+    proc = timed(
+        [
+            str(BIN / "sample"),
+            "eval",
+            "--models",
+            str(base / "ladder"),
+            "--judge",
+            str(base / "ar"),
+            "--data",
+            data,
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "judge must be a language model of text" in proc.stderr

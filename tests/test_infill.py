@@ -45,10 +45,15 @@ def _leftmost(upper: str, lower: str) -> list[str] | None:
 
 def test_every_pair_of_the_default_corpus_rebuilds_exactly_with_words_whole(default_ladders):
     pairs = all_pairs(default_ladders)
-    failed = [p for p in pairs if (g := align(p.source, p.target)) is None
-              or interleave(fragments(p.source), g)[0] != p.target]
+    failed = [
+        p
+        for p in pairs
+        if (g := align(p.source, p.target)) is None or interleave(fragments(p.source), g)[0] != p.target
+    ]
     assert len(pairs) > 100_000
-    assert not failed, f"{len(failed)} of {len(pairs)} pairs do not rebuild, e.g. step {failed[0].step}: {failed[0].source[:80]!r}"
+    assert not failed, (
+        f"{len(failed)} of {len(pairs)} pairs do not rebuild, e.g. step {failed[0].step}: {failed[0].source[:80]!r}"
+    )
     moved = sum(align(p.source, p.target) != _leftmost(p.source, p.target) for p in pairs)
     print(f"{moved} of {len(pairs)} pairs have a fragment whose first occurrence sits inside a longer word")
     assert moved < len(pairs) // 100
@@ -70,7 +75,9 @@ def tiny(default_ladders):
 def test_token_ids_round_trip_to_the_stored_rung(tiny, default_ladders):
     _, tok = tiny
     fmt = StepFormat("infill", max_source_tokens=10**6, max_target_tokens=10**6)
-    pairs = [p for p in itertools.islice(read_pairs(sorted((default_ladders / "data" / "val").glob("*.parquet"))), 3000)]
+    pairs = [
+        p for p in itertools.islice(read_pairs(sorted((default_ladders / "data" / "val").glob("*.parquet"))), 3000)
+    ]
     for p in pairs:
         e = encode(p, tok, fmt)
         assert e.plan.gaps == len(fragments(p.source)) + 1
@@ -79,7 +86,9 @@ def test_token_ids_round_trip_to_the_stored_rung(tiny, default_ladders):
         assert [rung[a:b] for a, b in rung.kept] == fragments(p.source)
 
 
-@pytest.mark.parametrize("temperature, top_p, limit", [(0.5, 0.95, 200), (1.0, 1.0, 40), (3.0, 1.0, 200), (10.0, 1.0, 7)])
+@pytest.mark.parametrize(
+    "temperature, top_p, limit", [(0.5, 0.95, 200), (1.0, 1.0, 40), (3.0, 1.0, 200), (10.0, 1.0, 7)]
+)
 def test_untrained_samples_hold_every_rung_above_and_the_seed(tiny, temperature, top_p, limit):
     from sample import Decoding, expand_seeds
 
@@ -88,8 +97,9 @@ def test_untrained_samples_hold_every_rung_above_and_the_seed(tiny, temperature,
     seeds = ["AI", "war", "Emma", "Königsberg", "x", "</s>", "<gap_2> <expand_1>", "red, green", "tea\ncake", "1999"]
     for rng_seed in range(3):
         torch.manual_seed(rng_seed)
-        per_seed = expand_seeds(model, tok, info, seeds, 4, num=2, decoding=Decoding(temperature, top_p, max_new_tokens=limit),
-                                words=None)
+        per_seed = expand_seeds(
+            model, tok, info, seeds, 4, num=2, decoding=Decoding(temperature, top_p, max_new_tokens=limit), words=None
+        )
         for seed, trajectories in zip(seeds, per_seed):
             for t in trajectories:
                 assert len(t) == 5 and t[0] == " ".join(seed.split())

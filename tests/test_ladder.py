@@ -6,13 +6,36 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from compressors import CannotCompress, LadderConfig, build, schedule
-from compressors import analysis
+from compressors import CannotCompress, LadderConfig, analysis, build, schedule
 
-WORDS = ["Emma", "garden", "the", "of", "Paris", "1815", "river", "and", "quickly", "Achilles", "grief",
-         "a", "war", "soldiers", "it", "was", "über", "naïve", "don't", "(note)", "x-ray", "Mr.", "q"]
+WORDS = [
+    "Emma",
+    "garden",
+    "the",
+    "of",
+    "Paris",
+    "1815",
+    "river",
+    "and",
+    "quickly",
+    "Achilles",
+    "grief",
+    "a",
+    "war",
+    "soldiers",
+    "it",
+    "was",
+    "über",
+    "naïve",
+    "don't",
+    "(note)",
+    "x-ray",
+    "Mr.",
+    "q",
+]
 
 
 def folded(text: str) -> set[str]:
@@ -38,8 +61,14 @@ texts = st.lists(paragraph, min_size=1, max_size=4).map("\n\n".join)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text=texts, levels=st.integers(1, 8), variants=st.integers(1, 3), seed=st.integers(0, 2**32),
-       temperature=st.sampled_from([0.0, 0.5, 1.0, 3.0]), sched=st.sampled_from(["geometric", "linear"]))
+@given(
+    text=texts,
+    levels=st.integers(1, 8),
+    variants=st.integers(1, 3),
+    seed=st.integers(0, 2**32),
+    temperature=st.sampled_from([0.0, 0.5, 1.0, 3.0]),
+    sched=st.sampled_from(["geometric", "linear"]),
+)
 def test_random_texts_give_valid_ladders_or_a_reason(text, levels, variants, seed, temperature, sched):
     cfg = LadderConfig(levels=levels, variants=variants, seed=seed, temperature=temperature, schedule=sched)
     try:
@@ -174,7 +203,11 @@ def assert_handed_on_rungs_read_as_their_text(text: str, cfg: LadderConfig, docu
             assert handed.words == analysis.words_of(by_text)
             if handed.phrases is not None:
                 read = rake.analyze(by_text)
-                assert (handed.phrases.keys, handed.phrases.phrases, handed.phrases.word_scores) == (read.keys, read.phrases, read.word_scores)
+                assert (handed.phrases.keys, handed.phrases.phrases, handed.phrases.word_scores) == (
+                    read.keys,
+                    read.phrases,
+                    read.word_scores,
+                )
                 assert handed.phrases.scores == read.scores
                 assert handed.phrases.lengths == read.lengths
             compared += 1
@@ -184,15 +217,20 @@ def assert_handed_on_rungs_read_as_their_text(text: str, cfg: LadderConfig, docu
 @pytest.mark.parametrize("levels", [4, 8])
 def test_rungs_handed_on_read_as_their_text_on_the_corpus(corpus_docs, levels):
     cfg = LadderConfig(levels=levels, variants=3)
-    compared = sum(assert_handed_on_rungs_read_as_their_text(c, cfg, doc["text"]) for doc in corpus_docs[::15]
-                   for c in analysis.chunks(doc["text"], 256)[:6])
+    compared = sum(
+        assert_handed_on_rungs_read_as_their_text(c, cfg, doc["text"])
+        for doc in corpus_docs[::15]
+        for c in analysis.chunks(doc["text"], 256)[:6]
+    )
     assert compared > 500
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=texts, levels=st.integers(1, 8), seed=st.integers(0, 2**32), temperature=st.sampled_from([0.0, 1.0, 3.0]))
 def test_rungs_handed_on_read_as_their_text(text, levels, seed, temperature):
-    assert_handed_on_rungs_read_as_their_text(text, LadderConfig(levels=levels, variants=2, seed=seed, temperature=temperature))
+    assert_handed_on_rungs_read_as_their_text(
+        text, LadderConfig(levels=levels, variants=2, seed=seed, temperature=temperature)
+    )
 
 
 @settings(max_examples=2000, deadline=None)
@@ -202,11 +240,39 @@ def test_spaces_collapse_as_every_whitespace_run_would(text):
     assert analysis.SPACES.sub(" ", text) == re.sub(r"\s+", " ", text)
 
 
-PUNKT_PIECES = ["Mr.", "--", "...", ". .", ".", "!", "?", "?!", "word", "Emma", " ", "\t", "\n", "-", '"', "'", "”", "’",
-                "(", ")", "U.S.", "e.g.", "A.", "3.5", "ein", "Straße."]
+PUNKT_PIECES = [
+    "Mr.",
+    "--",
+    "...",
+    ". .",
+    ".",
+    "!",
+    "?",
+    "?!",
+    "word",
+    "Emma",
+    " ",
+    "\t",
+    "\n",
+    "-",
+    '"',
+    "'",
+    "”",
+    "’",
+    "(",
+    ")",
+    "U.S.",
+    "e.g.",
+    "A.",
+    "3.5",
+    "ein",
+    "Straße.",
+]
 
 
-@given(st.lists(st.sampled_from([*PUNKT_PIECES, "\n\n", "don't", "’s", "_", "…", "。", "x-ray"]), max_size=40).map("".join))
+@given(
+    st.lists(st.sampled_from([*PUNKT_PIECES, "\n\n", "don't", "’s", "_", "…", "。", "x-ray"]), max_size=40).map("".join)
+)
 @settings(max_examples=1000, deadline=None)
 def test_sentences_hold_every_word_of_their_text(text):
     """Why a ladder counts rung 0's words sentence by sentence: the sentences of a text hold all its
@@ -218,11 +284,17 @@ def test_sentences_hold_every_word_of_their_text(text):
 def test_sentences_hold_every_word_of_corpus_chunks(corpus_docs):
     chunks = [c for d in corpus_docs[::4] for c in analysis.chunks(d["text"], 256)]
     assert [analysis.words_by_sentence(c) for c in chunks] == [analysis.words_of(c) for c in chunks]
-    assert [analysis.document_words(d["text"]) for d in corpus_docs[::4]] == [analysis.words_of(d["text"]) for d in corpus_docs[::4]]
+    assert [analysis.document_words(d["text"]) for d in corpus_docs[::4]] == [
+        analysis.words_of(d["text"]) for d in corpus_docs[::4]
+    ]
 
 
-@given(st.lists(st.sampled_from([*PUNKT_PIECES, "\n\n", "\n\n", "don't", "’s", "…", "x-ray", "word word word"]), max_size=80)
-       .map("".join), st.integers(1, 12))
+@given(
+    st.lists(
+        st.sampled_from([*PUNKT_PIECES, "\n\n", "\n\n", "don't", "’s", "…", "x-ray", "word word word"]), max_size=80
+    ).map("".join),
+    st.integers(1, 12),
+)
 @settings(max_examples=1000, deadline=None)
 def test_chunks_cover_random_text_within_max_words(text, max_words):
     """chunks() counts a paragraph's words through its sentences; the chunks still hold every word of the

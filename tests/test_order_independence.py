@@ -15,8 +15,11 @@ def test_workers_and_input_order_do_not_change_rows(tmp_path):
     reversed_input = tmp_path / "reversed.jsonl"
     reversed_input.write_text("".join(reversed(lines)), encoding="utf-8")
     built = {}
-    for name, extra in {"one": ["--workers", "1"], "two": ["--workers", "2"],
-                        "reversed": ["--workers", "2", "--input", str(reversed_input)]}.items():
+    for name, extra in {
+        "one": ["--workers", "1"],
+        "two": ["--workers", "2"],
+        "reversed": ["--workers", "2", "--input", str(reversed_input)],
+    }.items():
         datagen("build", "--levels", "4", "--out", str(tmp_path / name), *extra)
         built[name] = rows(tmp_path / name)
     assert len(built["one"]) > 5000

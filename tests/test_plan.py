@@ -14,8 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datagen.plan import make_plan
-from datagen.plan import WorkUnit
+from datagen.plan import WorkUnit, make_plan
 from datagen.read import unit_rows
 from tests.conftest import datagen, rows
 
@@ -25,7 +24,7 @@ FAST = ["--levels", "2", "--variants", "1", "--max-words", "64"]
 def sentences(corpus_docs, n: int) -> list[str]:
     """n short documents (a few sentences each) cut from the default corpus."""
     words = " ".join(d["text"] for d in corpus_docs[:40]).split()
-    return [" ".join(words[i * 40:(i + 1) * 40]) for i in range(n)]
+    return [" ".join(words[i * 40 : (i + 1) * 40]) for i in range(n)]
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +56,9 @@ def test_one_big_parquet_spreads_its_row_groups_over_every_task(big_parquet):
 def test_many_files_are_each_read_by_one_task(tmp_path, corpus_docs):
     texts = sentences(corpus_docs, 40)
     for i in range(8):
-        (tmp_path / f"part-{i}.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in texts[i * 5:(i + 1) * 5]))
+        (tmp_path / f"part-{i}.jsonl").write_text(
+            "".join(json.dumps({"text": t}) + "\n" for t in texts[i * 5 : (i + 1) * 5])
+        )
     plan = make_plan([str(tmp_path)], 3, ["text", None])
     units = [u for task in plan["tasks"] for u in task]
     assert sorted(u.path for u in units) == sorted(str(p) for p in tmp_path.glob("*.jsonl"))
@@ -77,12 +78,13 @@ def test_compressed_file_stays_whole(tmp_path, small_corpus):
     assert len(jsonl_units) > 1, "the uncompressed file larger than a task's share is cut into ranges"
 
 
-LINE = st.one_of(st.just(""), st.text(alphabet="ab é\t{}\"", max_size=12).map(lambda t: json.dumps({"text": t})))
+LINE = st.one_of(st.just(""), st.text(alphabet='ab é\t{}"', max_size=12).map(lambda t: json.dumps({"text": t})))
 
 
 @settings(max_examples=60, deadline=None)
-@given(lines=st.lists(LINE, min_size=1, max_size=12), cuts=st.lists(st.integers(0, 400), max_size=4),
-       crlf=st.booleans())
+@given(
+    lines=st.lists(LINE, min_size=1, max_size=12), cuts=st.lists(st.integers(0, 400), max_size=4), crlf=st.booleans()
+)
 def test_byte_ranges_read_each_line_once(tmp_path_factory, lines, cuts, crlf):
     """Whatever the cut points, the ranges of a JSONL file yield exactly the rows of the whole file, once."""
     path = tmp_path_factory.mktemp("ranges") / "x.jsonl"
@@ -121,8 +123,11 @@ def test_big_parquet_build_reads_every_row_once(tmp_path, big_parquet):
     # every task reads its row groups' column chunks and the file's footer (its 8-byte tail, then the
     # footer with that tail), and nothing else: the bytes add up exactly
     meta = pq.read_metadata(path)
-    chunks = sum(meta.row_group(i).column(j).total_compressed_size
-                 for i in range(meta.num_row_groups) for j in range(meta.num_columns))
+    chunks = sum(
+        meta.row_group(i).column(j).total_compressed_size
+        for i in range(meta.num_row_groups)
+        for j in range(meta.num_columns)
+    )
     with open(path, "rb") as f:
         f.seek(-8, 2)
         footer = int.from_bytes(f.read(4), "little")
@@ -148,8 +153,9 @@ def test_task_count_does_not_change_rows_and_a_rerun_keeps_its_plan(tmp_path, sm
     assert manifest(five)["input"]["rows_read"] == lines == manifest(one)["input"]["rows_read"]
     assert manifest(five)["input"]["units"] > 1
     before = rows(five)
-    refused = datagen("build", "--input", str(small_corpus), "--out", str(five), "--tasks", "2", "--workers", "2",
-                      *FAST, check=False)
+    refused = datagen(
+        "build", "--input", str(small_corpus), "--out", str(five), "--tasks", "2", "--workers", "2", *FAST, check=False
+    )
     assert refused.returncode == 2 and "tasks=5" in refused.stderr and "plan.json" in refused.stderr
     assert "--force" in refused.stderr and rows(five) == before, "a refused run loses nothing"
 
@@ -174,11 +180,23 @@ def test_hugging_face_folder_is_read_file_by_file(tmp_path, corpus_docs):
     folder.mkdir(parents=True)
     texts = sentences(corpus_docs, 24)
     for i in range(4):
-        part = texts[i * 6:(i + 1) * 6]
+        part = texts[i * 6 : (i + 1) * 6]
         (folder / f"train-0000{i}-of-00004.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in part))
     out = tmp_path / "o"
-    datagen("build", "--dataset", str(tmp_path / "hf"), "--split", "train", "--out", str(out), "--tasks", "4",
-            "--workers", "2", *FAST)
+    datagen(
+        "build",
+        "--dataset",
+        str(tmp_path / "hf"),
+        "--split",
+        "train",
+        "--out",
+        str(out),
+        "--tasks",
+        "4",
+        "--workers",
+        "2",
+        *FAST,
+    )
     per_task = [s.get("rows_read", 0) for s in stats(out, 4)]
     assert per_task == [6, 6, 6, 6], "four files, four tasks: one file each"
     assert manifest(out)["input"]["rows_read"] == 24 and manifest(out)["input"]["files"] == 4
@@ -195,10 +213,22 @@ def test_hugging_face_data_set_of_other_files_is_read_by_shard(tmp_path, corpus_
         with open(folder / f"train-{i}.csv", "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["text"])
-            w.writerows([t] for t in texts[i * 4:(i + 1) * 4])
+            w.writerows([t] for t in texts[i * 4 : (i + 1) * 4])
     out = tmp_path / "o"
-    datagen("build", "--dataset", str(folder), "--split", "train", "--out", str(out), "--tasks", "3",
-            "--workers", "2", *FAST)
+    datagen(
+        "build",
+        "--dataset",
+        str(folder),
+        "--split",
+        "train",
+        "--out",
+        str(out),
+        "--tasks",
+        "3",
+        "--workers",
+        "2",
+        *FAST,
+    )
     assert [s.get("rows_read", 0) for s in stats(out, 3)] == [4, 4, 4]
     assert manifest(out)["input"]["rows_read"] == 12
 
@@ -207,13 +237,15 @@ def test_urls_for_input_and_output(tmp_path, small_corpus):
     """Inputs and output given as fsspec URLs (file:// here; s3:// takes the same code path) are listed,
     read and written through fsspec, never os.path."""
     out = tmp_path / "url-out"
-    datagen("build", "--input", f"file://{small_corpus}", "--out", f"file://{out}", "--tasks", "2",
-            "--workers", "2", *FAST)
+    datagen(
+        "build", "--input", f"file://{small_corpus}", "--out", f"file://{out}", "--tasks", "2", "--workers", "2", *FAST
+    )
     m = manifest(out)
     assert m["config"]["out"] == f"file://{out}" and m["input"]["rows_read"] == 18
     assert len(rows(out)) == m["counts"]["chunks"] and all(s["path"].startswith("data/") for s in m["shards"])
-    again = datagen("build", "--input", f"file://{small_corpus}", "--out", f"file://{out}", "--tasks", "2",
-                    "--workers", "2", *FAST)
+    again = datagen(
+        "build", "--input", f"file://{small_corpus}", "--out", f"file://{out}", "--tasks", "2", "--workers", "2", *FAST
+    )
     assert "chunks" in again.stdout
     shown = datagen("show", f"file://{out}", "--n", "1").stdout
     assert "rung 0" in shown and f"{m['counts']['chunks']} chunks" in shown

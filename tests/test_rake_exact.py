@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 from rake_nltk import Rake as RakeNLTK
 
-from compressors import CannotCompress, LadderConfig, build, rake
-from compressors import analysis
+from compressors import CannotCompress, LadderConfig, analysis, build, rake
 
 BREAK = "."  # every punctuation mark, as one token rake-nltk breaks phrases at
 

@@ -26,8 +26,19 @@ def test_ray_build_with_failing_tasks_exits_nonzero(tmp_path, small_corpus):
     cut = tmp_path / "cut.jsonl.gz"
     cut.write_bytes(whole[: len(whole) // 2])
     # --tasks 1: the file is read whole inside the task (with more, the planner unpacks it and fails first)
-    proc = datagen("build", "--engine", "ray", "--input", str(cut), "--out", str(tmp_path / "o"), *ARGS,
-                   "--tasks", "1", check=False)
+    proc = datagen(
+        "build",
+        "--engine",
+        "ray",
+        "--input",
+        str(cut),
+        "--out",
+        str(tmp_path / "o"),
+        *ARGS,
+        "--tasks",
+        "1",
+        check=False,
+    )
     assert proc.returncode != 0
     assert "tasks did not complete" in proc.stderr or "cut.jsonl.gz" in proc.stderr
     assert not (tmp_path / "o" / "manifest.json").exists()

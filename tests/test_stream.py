@@ -20,8 +20,18 @@ def ladders(small_ladders) -> Path:
 
 
 def stream(ladders, rank=0, world=1, state=None, batch=4, buffer=60) -> TrainStream:
-    return TrainStream(shards(ladders, "train"), batch, [], buffer, seed=3, rank=rank, world=world, task="ladder",
-                       pairs_per_row=6, state=state)
+    return TrainStream(
+        shards(ladders, "train"),
+        batch,
+        [],
+        buffer,
+        seed=3,
+        rank=rank,
+        world=world,
+        task="ladder",
+        pairs_per_row=6,
+        state=state,
+    )
 
 
 def rows_of_epoch(s: TrainStream, epoch: int) -> list[tuple[str, int]]:

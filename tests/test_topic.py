@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 import wordfreq
 
-from compressors import LadderConfig, Rake, SingleWord, build
-from compressors import analysis
+from compressors import LadderConfig, Rake, SingleWord, analysis, build
 from compressors.topic import rarity, topicality
 from tests.conftest import datagen, rows
 
@@ -65,9 +64,15 @@ def test_phrases_naming_the_topic_survive():
 
 def test_ladders_keep_the_topic_up_to_the_top(corpus_docs):
     emma = [d for d in corpus_docs if d["id"].startswith("austen/emma/")][:3]
-    tops = [build(c, LadderConfig(), d["id"], i, d["text"]).variants[0][-1]
-            for d in emma for i, c in enumerate(analysis.chunks(d["text"], 256))]
-    assert sum(top in {"Emma", "Harriet", "Knightley", "Weston", "Elton", "Woodhouse", "Taylor"} for top in tops) >= len(tops) / 2, tops
+    tops = [
+        build(c, LadderConfig(), d["id"], i, d["text"]).variants[0][-1]
+        for d in emma
+        for i, c in enumerate(analysis.chunks(d["text"], 256))
+    ]
+    assert (
+        sum(top in {"Emma", "Harriet", "Knightley", "Weston", "Elton", "Woodhouse", "Taylor"} for top in tops)
+        >= len(tops) / 2
+    ), tops
 
 
 def _bench():
@@ -89,7 +94,19 @@ def test_top_rungs_name_the_title_on_the_wikipedia_part():
 
 def test_a_rerun_with_another_scorer_is_refused(tmp_path, small_corpus):
     out = tmp_path / "ladders"
-    args = ["build", "--input", str(small_corpus), "--out", str(out), "--workers", "1", "--levels", "3", "--variants", "1"]
+    args = [
+        "build",
+        "--input",
+        str(small_corpus),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--levels",
+        "3",
+        "--variants",
+        "1",
+    ]
     datagen(*args, "--set", "ladder.scorer=rake")
     before = rows(out)
     refused = datagen(*args, check=False)

@@ -22,8 +22,13 @@ def ladders(small_ladders) -> Path:
 
 
 def train(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    proc = timed([str(BIN / "train"), "launch", *args], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"}, **kwargs)
+    proc = timed(
+        [str(BIN / "train"), "launch", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        **kwargs,
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"train launch {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     return proc
@@ -47,11 +52,22 @@ def generate(export: Path) -> list[str]:
     return tok.batch_decode(out, skip_special_tokens=True)
 
 
-@pytest.mark.parametrize("stage, precision", [(0, "fp32"), (1, "fp32"), (2, "fp32"), (3, "fp32"), (2, "bf16"), (3, "bf16")])
+@pytest.mark.parametrize(
+    "stage, precision", [(0, "fp32"), (1, "fp32"), (2, "fp32"), (3, "fp32"), (2, "bf16"), (3, "bf16")]
+)
 def test_zero_stages_train_and_export(tmp_path, ladders, stage, precision):
     run = tmp_path / "run"
-    train(TINY, "--out", str(run), "--set", f"data.path={ladders}", "--set", f"deepspeed.zero_stage={stage}",
-          "--set", f"deepspeed.precision={precision}")
+    train(
+        TINY,
+        "--out",
+        str(run),
+        "--set",
+        f"data.path={ladders}",
+        "--set",
+        f"deepspeed.zero_stage={stage}",
+        "--set",
+        f"deepspeed.precision={precision}",
+    )
     seen = losses(run)
     assert [s for s, _ in seen] == [2, 4, 6, 8]
     assert all(0 < v < 20 for _, v in seen)
@@ -67,8 +83,21 @@ def test_zero_stages_train_and_export(tmp_path, ladders, stage, precision):
 def test_training_learns(tmp_path, ladders):
     """More steps on the tiny model: the loss falls well below its start."""
     run = tmp_path / "run"
-    train(TINY, "--out", str(run), "--set", f"data.path={ladders}", "--set", "schedule.max_steps=60",
-          "--set", "logging.interval=10", "--set", "eval.interval=0", "--set", "checkpoint.interval=0")
+    train(
+        TINY,
+        "--out",
+        str(run),
+        "--set",
+        f"data.path={ladders}",
+        "--set",
+        "schedule.max_steps=60",
+        "--set",
+        "logging.interval=10",
+        "--set",
+        "eval.interval=0",
+        "--set",
+        "checkpoint.interval=0",
+    )
     seen = [v for _, v in losses(run)]
     assert seen[-1] < seen[0] - 0.5, seen
 
@@ -76,13 +105,29 @@ def test_training_learns(tmp_path, ladders):
 @pytest.mark.parametrize("nproc", [1, 2])
 def test_kill_and_resume_gives_identical_losses(tmp_path, ladders, nproc):
     """Killed after a checkpoint, a rerun reads on from the saved stream position (each rank its own rows)."""
-    args = ["--set", f"data.path={ladders}", "--set", "schedule.max_steps=40", "--set", "checkpoint.interval=4",
-            "--set", "logging.interval=2", "--set", "eval.interval=8", "--nproc", str(nproc)]
+    args = [
+        "--set",
+        f"data.path={ladders}",
+        "--set",
+        "schedule.max_steps=40",
+        "--set",
+        "checkpoint.interval=4",
+        "--set",
+        "logging.interval=2",
+        "--set",
+        "eval.interval=8",
+        "--nproc",
+        str(nproc),
+    ]
     ref = tmp_path / "ref"
     train(TINY, "--out", str(ref), *args)
     run = tmp_path / "run"
-    proc = subprocess.Popen([str(BIN / "train"), "launch", TINY, "--out", str(run), *args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(BIN / "train"), "launch", TINY, "--out", str(run), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     end = time.monotonic() + 300
     while not (run / "step-00000012").exists():
         assert time.monotonic() < end and proc.poll() is None, "the run ended before it could be killed"
@@ -98,8 +143,7 @@ def test_kill_and_resume_gives_identical_losses(tmp_path, ladders, nproc):
 
 def test_two_processes_through_the_launcher(tmp_path, ladders):
     run = tmp_path / "run"
-    train(TINY, "--out", str(run), "--nproc", "2", "--set", f"data.path={ladders}",
-                 "--set", "deepspeed.zero_stage=2")
+    train(TINY, "--out", str(run), "--nproc", "2", "--set", f"data.path={ladders}", "--set", "deepspeed.zero_stage=2")
     seen = losses(run)
     assert [s for s, _ in seen] == [2, 4, 6, 8]
     assert any("zero_pp_rank_1" in f.name for f in (run / "step-00000008").iterdir()), "two ranks saved shards"

@@ -72,8 +72,9 @@ def save(engine, run: Path, step: int, state: dict, rank: int, keep: int) -> Non
 def _load_one(engine, folder: Path, rank: int) -> dict:
     import torch
 
-    _, client = engine.load_checkpoint(str(folder.parent), tag=folder.name, load_optimizer_states=True,
-                                       load_lr_scheduler_states=True)
+    _, client = engine.load_checkpoint(
+        str(folder.parent), tag=folder.name, load_optimizer_states=True, load_lr_scheduler_states=True
+    )
     if client is None:
         raise ValueError("DeepSpeed found no model states in it")
     own = folder / f"rank-{rank:05d}.json"
@@ -98,10 +99,14 @@ def load(engine, run: Path, rank: int = 0) -> dict | None:
             damaged.append(f"{folder.name} ({type(e).__name__})")
             continue
         if damaged and rank == 0:
-            print(f"train: warning: {run}: checkpoint {', '.join(damaged)} is damaged: resuming from {folder.name}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"train: warning: {run}: checkpoint {', '.join(damaged)} is damaged: resuming from {folder.name}",
+                file=sys.stderr,
+                flush=True,
+            )
         return state
     if damaged:
-        raise CheckpointError(f"{run}: every checkpoint is damaged ({', '.join(damaged)}): start a new run "
-                              "with another --out")
+        raise CheckpointError(
+            f"{run}: every checkpoint is damaged ({', '.join(damaged)}): start a new run with another --out"
+        )
     return None

@@ -99,16 +99,25 @@ class TrainConfig:
     def step_format(self):
         from model.format import StepFormat
 
-        return StepFormat(self.data.objective, self.model.causal, self.data.max_source_tokens,
-                          self.data.max_target_tokens, lengths=self.data.task != "text")
+        return StepFormat(
+            self.data.objective,
+            self.model.causal,
+            self.data.max_source_tokens,
+            self.data.max_target_tokens,
+            lengths=self.data.task != "text",
+        )
 
     def validate(self) -> None:
         positive = {
-            "schedule.max_steps": self.schedule.max_steps, "deepspeed.micro_batch_size": self.deepspeed.micro_batch_size,
+            "schedule.max_steps": self.schedule.max_steps,
+            "deepspeed.micro_batch_size": self.deepspeed.micro_batch_size,
             "deepspeed.gradient_accumulation": self.deepspeed.gradient_accumulation,
-            "logging.interval": self.logging.interval, "data.max_source_tokens": self.data.max_source_tokens,
-            "data.max_target_tokens": self.data.max_target_tokens, "tokenizer.vocab_size": self.tokenizer.vocab_size,
-            "eval.max_batches": self.eval.max_batches, "checkpoint.keep": self.checkpoint.keep,
+            "logging.interval": self.logging.interval,
+            "data.max_source_tokens": self.data.max_source_tokens,
+            "data.max_target_tokens": self.data.max_target_tokens,
+            "tokenizer.vocab_size": self.tokenizer.vocab_size,
+            "eval.max_batches": self.eval.max_batches,
+            "checkpoint.keep": self.checkpoint.keep,
         }
         for key, value in positive.items():
             if value < 1:
@@ -118,17 +127,25 @@ class TrainConfig:
         if any(w < 0 for w in self.data.step_weights) or (self.data.step_weights and not any(self.data.step_weights)):
             raise ValueError(f"data.step_weights={self.data.step_weights} must be non-negative, not all 0")
         if self.data.objective == "infill" and (self.model.causal or self.data.task == "text"):
-            raise ValueError(f"data.objective=infill needs an encoder-decoder (model.arch={self.model.arch}) and a "
-                             f"rung to expand (data.task={self.data.task}): set data.objective: rewrite")
+            raise ValueError(
+                f"data.objective=infill needs an encoder-decoder (model.arch={self.model.arch}) and a "
+                f"rung to expand (data.task={self.data.task}): set data.objective: rewrite"
+            )
         opt = self.optimizer
         if not (math.isfinite(opt.lr) and opt.lr > 0):
             raise ValueError(f"optimizer.lr={opt.lr} must be a finite number above 0")
         if len(opt.betas) != 2 or not all(0 <= b < 1 for b in opt.betas):
             raise ValueError(f"optimizer.betas={opt.betas} must be two numbers in [0, 1)")
-        if not (math.isfinite(opt.eps) and opt.eps > 0) or not (math.isfinite(opt.weight_decay) and opt.weight_decay >= 0):
-            raise ValueError(f"optimizer.eps={opt.eps} must be above 0 and optimizer.weight_decay={opt.weight_decay} "
-                             "at least 0, both finite")
+        if not (math.isfinite(opt.eps) and opt.eps > 0) or not (
+            math.isfinite(opt.weight_decay) and opt.weight_decay >= 0
+        ):
+            raise ValueError(
+                f"optimizer.eps={opt.eps} must be above 0 and optimizer.weight_decay={opt.weight_decay} "
+                "at least 0, both finite"
+            )
         if self.schedule.warmup_steps < 0 or not 0 <= self.schedule.min_lr_ratio <= 1:
-            raise ValueError(f"schedule.warmup_steps={self.schedule.warmup_steps} must be at least 0 and "
-                             f"schedule.min_lr_ratio={self.schedule.min_lr_ratio} in [0, 1]")
+            raise ValueError(
+                f"schedule.warmup_steps={self.schedule.warmup_steps} must be at least 0 and "
+                f"schedule.min_lr_ratio={self.schedule.min_lr_ratio} in [0, 1]"
+            )
         self.model.validate()

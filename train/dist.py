@@ -50,8 +50,16 @@ def deepspeed_config(ds: DeepSpeedConfig, opt: OptimizerConfig) -> dict:
         "bf16": {"enabled": ds.precision == "bf16"},
         "fp16": {"enabled": ds.precision == "fp16"},
         # torch's AdamW: no FusedAdam build, and the same update on CPU and GPU
-        "optimizer": {"type": "AdamW", "params": {"lr": opt.lr, "betas": opt.betas, "eps": opt.eps,
-                                                  "weight_decay": opt.weight_decay, "torch_adam": True}},
+        "optimizer": {
+            "type": "AdamW",
+            "params": {
+                "lr": opt.lr,
+                "betas": opt.betas,
+                "eps": opt.eps,
+                "weight_decay": opt.weight_decay,
+                "torch_adam": True,
+            },
+        },
         "steps_per_print": 10**9,
         "wall_clock_breakdown": False,
         **ds.extra,

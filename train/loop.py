@@ -24,13 +24,13 @@ from model.loss import forward, tokens_in
 from model.pairs import ladder_settings, shards, val_batches
 from model.precision import resolve as resolve_precision
 from model.task import Task
+from textladder.config import to_dict
+from textladder.files import lock
 from train import checkpoint, export, report
 from train.config import CheckpointConfig, EvalConfig, LoggingConfig, ScheduleConfig, TrainConfig
 from train.data import TrainStream, pairs_per_row
 from train.dist import deepspeed_config, init_distributed, lr_lambda
 from train.prepare import prepare_run, prepare_tokenizer
-from textladder.config import to_dict
-from textladder.files import lock
 
 
 class TrainingError(RuntimeError):
@@ -68,17 +68,25 @@ class Validation:
     text_words: int
 
     @classmethod
-    def of(cls, files, batch_size: int, max_batches: int, task: str, tok, fmt: StepFormat) -> "Validation":
+    def of(cls, files, batch_size: int, max_batches: int, task: str, tok, fmt: StepFormat) -> Validation:
         pairs = val_batches(files, batch_size, max_batches, task)
         encoded = {k: [[encode(p, tok, fmt) for p in b] for b in bs] for k, bs in pairs.items()}
-        batches = {k: [collate_encoded(es, [p.step for p in b], tok, fmt) for es, b in zip(ebs, pairs[k])]
-                   for k, ebs in encoded.items()}
-        baseline = {str(k): v for k, v in copy_loss({k: [e for es in ebs for e in es] for k, ebs in encoded.items()},
-                                                    tok).items()}
+        batches = {
+            k: [collate_encoded(es, [p.step for p in b], tok, fmt) for es, b in zip(ebs, pairs[k])]
+            for k, ebs in encoded.items()
+        }
+        baseline = {
+            str(k): v
+            for k, v in copy_loss({k: [e for es in ebs for e in es] for k, ebs in encoded.items()}, tok).items()
+        }
         below = Task(task).below
         texts = [p.target for k, bs in pairs.items() if below(k) == 0 for b in bs for p in b]
-        return cls(batches, baseline, export.length_limits(encoded),
-                   int(statistics.median(map(words_in, texts))) if texts else 0)
+        return cls(
+            batches,
+            baseline,
+            export.length_limits(encoded),
+            int(statistics.median(map(words_in, texts))) if texts else 0,
+        )
 
 
 def evaluate(engine, val: Validation) -> tuple[dict[str, float], float]:
@@ -130,37 +138,61 @@ def set_up(cfg: TrainConfig, folder: Path) -> tuple[Run, TrainConfig]:
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, tokenizer)
     engine, _, _, _ = deepspeed.initialize(
-        model=model, model_parameters=[p for p in model.parameters() if p.requires_grad],
+        model=model,
+        model_parameters=[p for p in model.parameters() if p.requires_grad],
         config=deepspeed_config(cfg.deepspeed, cfg.optimizer),
         lr_scheduler=lambda opt: LambdaLR(opt, lr_lambda(cfg.schedule)),
     )
     state = checkpoint.load(engine, folder, rank) or {"step": 0, "micro_batches": 0, "window": {}, "elapsed": 0.0}
     fmt = cfg.step_format
     data = cfg.data
-    stream = TrainStream(shards(data.path, "train"), cfg.deepspeed.micro_batch_size, data.step_weights,
-                         data.shuffle_buffer, cfg.seed, rank, world, data.task, pairs_per_row(settings, data.task),
-                         state.get("data"))
-    val = Validation.of(shards(data.path, "val"), cfg.deepspeed.micro_batch_size, cfg.eval.max_batches, data.task,
-                        tokenizer, fmt)
-    metrics = report.Metrics(folder / "metrics.jsonl", rank, state["step"], cfg.logging.tensorboard, cfg.logging.wandb,
-                             to_dict(cfg))
-    return Run(folder, engine, tokenizer, fmt, stream, val, metrics, levels, settings["config"], rank, world,
-               state), cfg
+    stream = TrainStream(
+        shards(data.path, "train"),
+        cfg.deepspeed.micro_batch_size,
+        data.step_weights,
+        data.shuffle_buffer,
+        cfg.seed,
+        rank,
+        world,
+        data.task,
+        pairs_per_row(settings, data.task),
+        state.get("data"),
+    )
+    val = Validation.of(
+        shards(data.path, "val"), cfg.deepspeed.micro_batch_size, cfg.eval.max_batches, data.task, tokenizer, fmt
+    )
+    metrics = report.Metrics(
+        folder / "metrics.jsonl", rank, state["step"], cfg.logging.tensorboard, cfg.logging.wandb, to_dict(cfg)
+    )
+    return Run(
+        folder, engine, tokenizer, fmt, stream, val, metrics, levels, settings["config"], rank, world, state
+    ), cfg
 
 
 def _every(interval: int, step: int, last: int) -> bool:
     return (interval and step % interval == 0) or step == last
 
 
-def loop(run: Run, schedule: ScheduleConfig, logging: LoggingConfig, evaluation: EvalConfig,
-         checkpoints: CheckpointConfig, accumulation: int) -> dict:
+def loop(
+    run: Run,
+    schedule: ScheduleConfig,
+    logging: LoggingConfig,
+    evaluation: EvalConfig,
+    checkpoints: CheckpointConfig,
+    accumulation: int,
+) -> dict:
     """Train up to schedule.max_steps; the last metrics written. A loss that is not finite stops the run
     before it checkpoints, so the newest checkpoint stays the last good one."""
     engine, state, last_step = run.engine, run.state, schedule.max_steps
     window = Window(**state["window"])
     batches = iter(run.stream)
-    bar = tqdm(total=last_step, initial=state["step"], unit="step", dynamic_ncols=True,
-               disable=run.rank != 0 or not logging.progress_bar)
+    bar = tqdm(
+        total=last_step,
+        initial=state["step"],
+        unit="step",
+        dynamic_ncols=True,
+        disable=run.rank != 0 or not logging.progress_bar,
+    )
     last: dict = {}
     while state["step"] < last_step:
         start = time.perf_counter()
@@ -168,8 +200,10 @@ def loop(run: Run, schedule: ScheduleConfig, logging: LoggingConfig, evaluation:
             batch = collate(next(batches), run.tokenizer, run.fmt)
             loss, sums = forward(engine, batch)
             if not _finite(sums, run.world):
-                raise TrainingError(f"the loss is not finite at step {state['step'] + 1} (optimizer.lr too high?): "
-                                    f"stopped; the last complete checkpoint in {run.folder} is kept")
+                raise TrainingError(
+                    f"the loss is not finite at step {state['step'] + 1} (optimizer.lr too high?): "
+                    f"stopped; the last complete checkpoint in {run.folder} is kept"
+                )
             engine.backward(loss)
             engine.step()
             state["micro_batches"] += 1
@@ -180,8 +214,16 @@ def loop(run: Run, schedule: ScheduleConfig, logging: LoggingConfig, evaluation:
         step = state["step"]
         if _every(logging.interval, step, last_step):
             norm = engine.get_global_grad_norm()
-            last = run.metrics.train_line(step, window, engine.get_lr()[0], run.levels, state["elapsed"] + window.seconds,
-                                          last_step, bar, None if norm is None else float(norm))
+            last = run.metrics.train_line(
+                step,
+                window,
+                engine.get_lr()[0],
+                run.levels,
+                state["elapsed"] + window.seconds,
+                last_step,
+                bar,
+                None if norm is None else float(norm),
+            )
             state["elapsed"] += window.seconds
             window = Window()
         if _every(evaluation.interval, step, last_step):

@@ -27,8 +27,10 @@ def prepare_run(cfg: TrainConfig, run: Path, rank: int, note: str = "") -> None:
             diff = first_difference(yaml.safe_load(saved.read_text(encoding="utf-8")), to_dict(cfg), RESUMABLE)
             if diff:
                 key, was, asked = diff
-                raise ConfigError(f"{run} was trained with {key}={was!r}, this run asks {key}={asked!r}: "
-                                  "use another --out to start a new run")
+                raise ConfigError(
+                    f"{run} was trained with {key}={was!r}, this run asks {key}={asked!r}: "
+                    "use another --out to start a new run"
+                )
         saved.write_text((f"# {note}\n" if note else "") + dump(cfg), encoding="utf-8")
     dist.barrier()
 
@@ -39,7 +41,7 @@ def training_texts(data_path: str, max_texts: int):
 
     n = 0
     for pair in read_pairs(shards(data_path, "train")):
-        for text in ((pair.target, pair.source) if pair.step == 1 else (pair.source,)):
+        for text in (pair.target, pair.source) if pair.step == 1 else (pair.source,):
             yield text
             n += 1
         if n >= max_texts:

@@ -25,8 +25,15 @@ class Metrics:
     resumed run first drops the records after its checkpoint (it writes them again), and tells TensorBoard
     to purge those steps."""
 
-    def __init__(self, path: Path, rank: int, resumed_step: int, tensorboard: bool = True, wandb: str | None = None,
-                 config: dict | None = None):
+    def __init__(
+        self,
+        path: Path,
+        rank: int,
+        resumed_step: int,
+        tensorboard: bool = True,
+        wandb: str | None = None,
+        config: dict | None = None,
+    ):
         self.path, self.rank, self.tokens_seen = path, rank, 0
         if path.exists():  # every rank reads where the count of tokens stood; rank 0 rewrites the file
             kept = [r for r in jsonl_records(path) if r["step"] <= resumed_step]
@@ -37,7 +44,9 @@ class Metrics:
         if rank == 0 and tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.board = SummaryWriter(str(path.parent / "tensorboard"), purge_step=resumed_step + 1 if resumed_step else None)
+            self.board = SummaryWriter(
+                str(path.parent / "tensorboard"), purge_step=resumed_step + 1 if resumed_step else None
+            )
         if rank == 0 and wandb:
             self.wandb = _wandb_run(wandb, path.parent, config or {})
 
@@ -60,37 +69,71 @@ class Metrics:
         if self.wandb is not None:
             self.wandb.finish()
 
-    def train_line(self, step: int, window, lr: float, levels: int, elapsed: float, max_steps: int, bar,
-                   grad_norm: float | None = None) -> dict:
+    def train_line(
+        self,
+        step: int,
+        window,
+        lr: float,
+        levels: int,
+        elapsed: float,
+        max_steps: int,
+        bar,
+        grad_norm: float | None = None,
+    ) -> dict:
         keys = [str(k) for k in range(0, levels + 1)]  # every rank sends every step (0: text alone), in one order
-        sums = _reduce([window.loss, window.tokens, window.seen] +
-                       [v for k in keys for v in window.by_step.get(k, [0.0, 0])])
+        sums = _reduce(
+            [window.loss, window.tokens, window.seen] + [v for k in keys for v in window.by_step.get(k, [0.0, 0])]
+        )
         loss, tokens, seen = sums[0] / max(sums[1], 1), sums[1], sums[2]
         by_step = {k: sums[3 + 2 * i] / sums[4 + 2 * i] for i, k in enumerate(keys) if sums[4 + 2 * i]}
         self.tokens_seen += int(seen)
-        record = {"step": step, "loss": loss, "loss_by_step": by_step, "lr": lr,
-                  "tokens_per_s": seen / max(window.seconds, 1e-9), "target_tokens": tokens,
-                  "tokens_seen": self.tokens_seen, "elapsed_s": elapsed, "time": time.time()}
+        record = {
+            "step": step,
+            "loss": loss,
+            "loss_by_step": by_step,
+            "lr": lr,
+            "tokens_per_s": seen / max(window.seconds, 1e-9),
+            "target_tokens": tokens,
+            "tokens_seen": self.tokens_seen,
+            "elapsed_s": elapsed,
+            "time": time.time(),
+        }
         if grad_norm is not None:
             record["grad_norm"] = grad_norm
         self._write(record)
-        self._scalars(step, {"train/loss": loss, "train/lr": lr, "train/tokens_per_s": record["tokens_per_s"],
-                             **({"train/grad_norm": grad_norm} if grad_norm is not None else {}),
-                             **{f"train/loss_step_{k}": v for k, v in by_step.items()}})
+        self._scalars(
+            step,
+            {
+                "train/loss": loss,
+                "train/lr": lr,
+                "train/tokens_per_s": record["tokens_per_s"],
+                **({"train/grad_norm": grad_norm} if grad_norm is not None else {}),
+                **{f"train/loss_step_{k}": v for k, v in by_step.items()},
+            },
+        )
         left = elapsed / step * (max_steps - step)
         steps = " ".join(f"{k}:{v:.3f}" for k, v in by_step.items())
-        self._print(bar, f"step {step}/{max_steps} loss {loss:.4f} [{steps}] lr {lr:.2e} "
-                         f"tok/s {record['tokens_per_s']:.0f} elapsed {elapsed:.0f}s left {left:.0f}s")
+        self._print(
+            bar,
+            f"step {step}/{max_steps} loss {loss:.4f} [{steps}] lr {lr:.2e} "
+            f"tok/s {record['tokens_per_s']:.0f} elapsed {elapsed:.0f}s left {left:.0f}s",
+        )
         return record
 
-    def eval_line(self, step: int, val: dict[str, float], baseline: dict[str, float], bar,
-                  overall: float | None = None) -> dict:
+    def eval_line(
+        self, step: int, val: dict[str, float], baseline: dict[str, float], bar, overall: float | None = None
+    ) -> dict:
         record = {"step": step, "val_loss_by_step": val, "copy_baseline_by_step": baseline}
         if overall is not None:
             record["val_loss"] = overall
         self._write(record)
-        self._scalars(step, {**({"val/loss": overall} if overall is not None else {}),
-                             **{f"val/loss_step_{k}": v for k, v in val.items()}})
+        self._scalars(
+            step,
+            {
+                **({"val/loss": overall} if overall is not None else {}),
+                **{f"val/loss_step_{k}": v for k, v in val.items()},
+            },
+        )
         parts = " ".join(f"{k}:{v:.3f}(copy {baseline[k]:.3f})" for k, v in val.items())
         self._print(bar, f"step {step} val loss by step {parts}")
         return record
@@ -109,8 +152,9 @@ def _wandb_run(project: str, folder: Path, config: dict):
     except ImportError:
         raise ValueError(f"logging.wandb={project!r}: the wandb package is not installed (pip install wandb)") from None
     os.environ.setdefault("WANDB_MODE", "offline")
-    return wandb.init(project=project, dir=str(folder), name=folder.name, id=folder.resolve().name, resume="allow",
-                      config=config)
+    return wandb.init(
+        project=project, dir=str(folder), name=folder.name, id=folder.resolve().name, resume="allow", config=config
+    )
 
 
 def read(run: Path) -> list[dict]:
@@ -136,10 +180,16 @@ def plot(run: Path) -> Path:
     a.set(title="training loss", xlabel="optimizer step", ylabel="nats / target token")
     a.legend()
     for k in sorted({k for r in val for k in r["val_loss_by_step"]}, key=int):
-        line, = b.plot([r["step"] for r in val], [r["val_loss_by_step"][k] for r in val], marker="o",
-                       label=f"rung {k} → {int(k) - 1}")
+        (line,) = b.plot(
+            [r["step"] for r in val],
+            [r["val_loss_by_step"][k] for r in val],
+            marker="o",
+            label=f"rung {k} → {int(k) - 1}",
+        )
         b.axhline(val[-1]["copy_baseline_by_step"][k], color=line.get_color(), linestyle=":")
-    b.set(title="validation loss (dotted: copy-the-input baseline)", xlabel="optimizer step", ylabel="nats / target token")
+    b.set(
+        title="validation loss (dotted: copy-the-input baseline)", xlabel="optimizer step", ylabel="nats / target token"
+    )
     b.legend()
     fig.tight_layout()
     out = run / "loss_curve.png"
@@ -154,8 +204,14 @@ def summary(run: Path) -> str:
     if not records:
         raise FileNotFoundError(f"{run}: no metrics.jsonl (is this a run folder of `train launch`?)")
     train = [r for r in records if "loss" in r]
-    lines = [f"{run}: step {train[-1]['step']}, training loss {train[-1]['loss']:.4f}, "
-             f"{train[-1]['tokens_per_s']:.0f} tokens/s, {train[-1]['elapsed_s']:.0f} s"] if train else [str(run)]
+    lines = (
+        [
+            f"{run}: step {train[-1]['step']}, training loss {train[-1]['loss']:.4f}, "
+            f"{train[-1]['tokens_per_s']:.0f} tokens/s, {train[-1]['elapsed_s']:.0f} s"
+        ]
+        if train
+        else [str(run)]
+    )
     val = [r for r in records if "val_loss_by_step" in r]
     if val:
         lines.append(f"validation at step {val[-1]['step']} (nats per target token):")
@@ -166,7 +222,9 @@ def summary(run: Path) -> str:
         for k, v in val[-1]["val_loss_by_step"].items():
             copy = val[-1]["copy_baseline_by_step"][k]
             below = 0 if task == "oneshot" else max(int(k) - 1, 0)
-            lines.append(f"  rung {k} -> {below}  {v:7.4f}  {copy:7.4f}  {'beats copying' if v < copy else 'WORSE than copying'}")
+            lines.append(
+                f"  rung {k} -> {below}  {v:7.4f}  {copy:7.4f}  {'beats copying' if v < copy else 'WORSE than copying'}"
+            )
     for name in ("loss_curve.png", "export"):
         if (run / name).exists():
             lines.append(f"{name}: {run / name}")
