@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -27,12 +27,16 @@ SCORERS = ("topic", "rake")
 
 @dataclass(frozen=True)
 class LadderConfig:
-    levels: int = 4  # L: rungs 1..L above the text
-    variants: int = 4  # K ladders per text
-    schedule: str = "geometric"  # length schedule (compressors.schedule.SCHEDULES)
-    temperature: float = 1.0  # sampling temperature of variants 1..K-1; 0 makes them all variant 0
-    min_sentence_words: int = 24  # rungs aiming at fewer words are made of phrases, not sentences
-    seed: int = 0
+    levels: int = field(default=4, metadata={"help": "L: rungs 1..L above the text"})
+    variants: int = field(default=4, metadata={"help": "K: ladders per chunk"})
+    schedule: str = field(default="geometric", metadata={"help": "length schedule (compressors.schedule)"})
+    temperature: float = field(
+        default=1.0, metadata={"help": "sampling temperature of variants 1..K-1; 0 makes them all variant 0"}
+    )
+    min_sentence_words: int = field(
+        default=24, metadata={"help": "rungs aiming at fewer words are made of phrases, not sentences"}
+    )
+    seed: int = field(default=0, metadata={"help": "seed of every variant's draws, with document, chunk, variant"})
     # How sentences, phrases and the top word are ranked: "topic" (TextRank and RAKE steered by the
     # topicality of the document's words, compressors.topic) or "rake" (TextRank and RAKE alone, as
     # ladders were built before it). A field here, so build.json records it and a resume across a

@@ -5,35 +5,38 @@ from __future__ import annotations
 import argparse
 import sys
 
-from textladder.config import ConfigError, load, parse_override
+from textladder.config import ConfigError, flag_of, load, parse_override
 
-# flag -> config key; each is also settable as --set KEY=VALUE or from --config FILE
+# flag -> (config key, argparse extras); the help, type and choices come from the config's fields, and each
+# key is also settable as --set KEY=VALUE or from --config FILE
 FLAGS = {
-    "input": ("input", {"nargs": "+", "metavar": "PATH", "help": ".txt, .jsonl(.gz), .parquet files or folders"}),
-    "dataset": ("dataset", {"metavar": "NAME", "help": "a Hugging Face data set (streamed)"}),
+    "input": ("input", {"metavar": "PATH"}),
+    "dataset": ("dataset", {"metavar": "NAME"}),
     "dataset_config": ("dataset_config", {"metavar": "NAME"}),
-    "split": ("split", {"help": "split of --dataset (default train)"}),
-    "text_column": ("text_column", {"help": "default text"}),
-    "id_column": ("id_column", {"help": "column with document ids, when there is one"}),
-    "out": ("out", {"metavar": "DIR", "help": "default ladders/<input>-L<levels>"}),
-    "levels": ("ladder.levels", {"type": int, "help": "rungs above the text (default 4)"}),
-    "variants": ("ladder.variants", {"type": int, "help": "ladders per chunk (default 4)"}),
-    "temperature": ("ladder.temperature", {"type": float, "help": "sampling temperature of variants 1.. (default 1)"}),
-    "schedule": ("ladder.schedule", {"choices": ["geometric", "linear"]}),
-    "seed": ("ladder.seed", {"type": int}),
-    "max_words": ("max_words", {"type": int, "help": "chunk size in words (default 256)"}),
-    "val_fraction": ("val_fraction", {"type": float, "help": "share of documents in val (default 0.05)"}),
-    "workers": ("workers", {"type": int, "help": "processes at once (default: every core)"}),
-    "tasks": ("tasks", {"type": int, "help": "shares of the work plan (default: as many as workers)"}),
-    "engine": ("engine", {"choices": ["local", "slurm", "ray"], "help": "datatrove executor (default local)"}),
+    "split": ("split", {}),
+    "text_column": ("text_column", {}),
+    "id_column": ("id_column", {}),
+    "out": ("out", {"metavar": "DIR"}),
+    "levels": ("ladder.levels", {}),
+    "variants": ("ladder.variants", {}),
+    "temperature": ("ladder.temperature", {}),
+    "schedule": ("ladder.schedule", {"choices": ["geometric", "linear"]}),  # compressors.schedule.SCHEDULES
+    "seed": ("ladder.seed", {}),
+    "max_words": ("max_words", {}),
+    "val_fraction": ("val_fraction", {}),
+    "workers": ("workers", {}),
+    "tasks": ("tasks", {}),
+    "engine": ("engine", {}),
 }
 
 
 def _build_parser(sub) -> None:
     p = sub.add_parser("build", help="compress a corpus into Parquet ladders")
     p.add_argument("--config", metavar="YAML", help="a datagen config file; flags override it")
-    for flag, (_, kwargs) in FLAGS.items():
-        p.add_argument("--" + flag.replace("_", "-"), dest=flag, default=None, **kwargs)
+    from datagen.config import BuildConfig
+
+    for flag, (key, extra) in FLAGS.items():
+        p.add_argument("--" + flag.replace("_", "-"), dest=flag, **flag_of(BuildConfig, key, **extra))
     p.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="any config key, e.g. slurm.partition=cpu"
     )

@@ -31,18 +31,24 @@ class RayConfig:
 
 @dataclass(frozen=True)
 class BuildConfig:
-    input: list[str] = field(default_factory=list)  # local .txt/.jsonl(.gz)/.parquet files or folders
-    dataset: str | None = None  # a Hugging Face data set, by name or local folder
-    dataset_config: str | None = None
-    split: str = "train"  # of --dataset
-    text_column: str = "text"
-    id_column: str | None = None  # None: the column `id` where there is one, else file and line
-    out: str | None = None  # default: ladders/<input name>-L<levels>
-    max_words: int = 256  # documents are cut into chunks of at most this many words
-    val_fraction: float = 0.05  # share of documents (by id hash) in the val split
-    workers: int = 0  # processes at once; 0: every core
-    tasks: int = 0  # shares of the work plan (datagen/plan.py); 0: as many as workers
-    engine: Literal["local", "slurm", "ray"] = "local"
+    input: list[str] = field(
+        default_factory=list,
+        metadata={"help": ".txt, .jsonl(.gz), .parquet files or folders (default: the default corpus)"},
+    )
+    dataset: str | None = field(default=None, metadata={"help": "a Hugging Face data set, by name or local folder"})
+    dataset_config: str | None = field(default=None, metadata={"help": "the configuration of --dataset"})
+    split: str = field(default="train", metadata={"help": "the split of --dataset"})
+    text_column: str = field(default="text", metadata={"help": "the column holding the text"})
+    id_column: str | None = field(
+        default=None,
+        metadata={"help": "the column of document ids (none: `id` where there is one, else file and line)"},
+    )
+    out: str | None = field(default=None, metadata={"help": "the output folder (none: ladders/<input>-L<levels>)"})
+    max_words: int = field(default=256, metadata={"help": "chunk size: documents are cut into at most this many words"})
+    val_fraction: float = field(default=0.05, metadata={"help": "share of documents (by id hash) in the val split"})
+    workers: int = field(default=0, metadata={"help": "processes at once; 0: every core"})
+    tasks: int = field(default=0, metadata={"help": "shares of the work plan (datagen/plan.py); 0: as many as workers"})
+    engine: Literal["local", "slurm", "ray"] = field(default="local", metadata={"help": "the datatrove executor"})
     ladder: LadderConfig = field(default_factory=LadderConfig)
     slurm: SlurmConfig = field(default_factory=SlurmConfig)
     ray: RayConfig = field(default_factory=RayConfig)

@@ -145,3 +145,31 @@ def dump(obj: Any) -> str:
 
 
 __all__ = ["ConfigError", "dump", "first_difference", "flatten", "from_dict", "load", "parse_override", "to_dict"]
+
+
+def _field(cls: type, dotted: str) -> tuple[dataclasses.Field, Any]:
+    """The dataclass field of config key `dotted` (a.b.c) and its type."""
+    head, _, rest = dotted.partition(".")
+    f = next(f for f in dataclasses.fields(cls) if f.name == head)
+    hint = get_type_hints(cls)[head]
+    return _field(hint, rest) if rest else (f, hint)
+
+
+def flag_of(cls: type, dotted: str, **extra) -> dict:
+    """argparse keyword arguments for the flag of config key `dotted`, read from its field: the help
+    (`metadata["help"]`) and default, the type, choices (a Literal) and nargs (a list). The flag's own
+    default is None, so only flags given override the config."""
+    f, hint = _field(cls, dotted)
+    default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+    help_text = f.metadata.get("help", "")
+    shown = "" if default in (None, [], "") else f" (default {default})"
+    out: dict = {"default": None, "help": help_text + shown}
+    args = [a for a in get_args(hint) if a is not type(None)]
+    base = args[0] if get_origin(hint) in (Union, types.UnionType) and len(args) == 1 else hint
+    if get_origin(base) is Literal:
+        out["choices"] = list(get_args(base))
+    elif get_origin(base) is list:
+        out["nargs"] = "+"
+    elif base in (int, float):
+        out["type"] = base
+    return {**out, **extra}
