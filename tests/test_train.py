@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -171,3 +172,19 @@ def test_bad_config_file_names_the_file(tmp_path):
     cfg.write_text("schedule:\n  max_step: 3\n")
     proc = train(str(cfg), "--out", str(tmp_path / "r"), check=False)
     assert proc.returncode == 2 and "schedule.max_step" in proc.stderr and str(cfg) in proc.stderr
+
+
+def test_tensorboard_event_files_hold_the_curves(tiny_run, small_ladders, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    board = EventAccumulator(str(tiny_run / "tensorboard"))
+    board.Reload()
+    tags = set(board.Tags()["scalars"])
+    for tag in ("train/loss", "train/lr", "train/tokens_per_s", "train/grad_norm", "val/loss", "val/loss_step_1"):
+        assert tag in tags, (tag, sorted(tags))
+    steps = [e.step for e in board.Scalars("train/loss")]
+    assert steps == sorted(steps) and steps[-1] == 20
+    assert all(math.isfinite(e.value) for e in board.Scalars("val/loss"))
+    off = tmp_path / "off"
+    train(TINY, "--out", str(off), "--set", f"data.path={small_ladders}", "--set", "logging.tensorboard=false")
+    assert (off / "export").is_dir() and not (off / "tensorboard").exists()
