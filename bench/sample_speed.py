@@ -3,9 +3,10 @@ for the same samples, and per token written.
 
 Same process, one torch thread, the cpu-demo export, steps 1 and 2 (the long ones), a batch of `--batch`
 held-out rungs of each. The step decoder samples under the rules (whole words, finished characters,
-length bounds); `generate` is then made to write exactly those samples (a logits processor that
-forces each row's recorded tokens), so both produce the same batch: generate runs until its longest row
-ends, the step decoder until each row ends. Two ratios:
+length bounds); `generate` then samples with the same temperature and top-p and is made to write exactly
+those samples (a logits processor that forces each row's recorded tokens), so both do the same sampling
+work and produce the same batch: generate runs until its longest row ends, the step decoder until each
+row ends. Two ratios:
 - same samples: generate's seconds / the step decoder's seconds for the batch;
 - per token: the step decoder's tokens written per second against generate's positions computed per
   second (batch x its longest row): what one decoding position costs in each loop.
@@ -74,7 +75,7 @@ def step_decoder(model, tok, info, pairs, decoding: Decoding) -> tuple[list[list
     return written, sources
 
 
-def generate(model, tok, sources, written) -> int:
+def generate(model, tok, sources, written, decoding: Decoding) -> int:
     """Positions generate computed per row (its longest row) to write `written`."""
     pad = tok.pad_token_id
     width = max(map(len, sources))
@@ -84,7 +85,10 @@ def generate(model, tok, sources, written) -> int:
     out = model.generate(
         input_ids=ids,
         attention_mask=mask,
-        do_sample=False,
+        do_sample=True,
+        temperature=decoding.temperature,
+        top_p=decoding.top_p,
+        top_k=0,
         num_beams=1,
         max_new_tokens=max(map(len, written)),
         logits_processor=LogitsProcessorList([replay]),
@@ -117,7 +121,7 @@ def main() -> None:
     for step in (1, 2):
         pairs = batches[step][0]
         (written, sources), ours = best(lambda: step_decoder(model, tok, info, pairs, decoding))
-        longest, theirs = best(lambda: generate(model, tok, sources, written))
+        longest, theirs = best(lambda: generate(model, tok, sources, written, decoding))
         tokens = sum(map(len, written))
         mine, gen = tokens / ours, len(written) * longest / theirs
         print(

@@ -52,6 +52,41 @@ class Decoding:
             check_count("max_new_tokens", self.max_new_tokens)
 
 
+NUCLEUS_FIRST = 256  # tokens a top-p draw looks at first; a row's whole vocabulary is sorted only where it falls short
+
+
+def _not_finite() -> FloatingPointError:
+    return FloatingPointError("the model produced probabilities that are not finite (NaN or inf weights?)")
+
+
+def _nucleus(logits, top_p: float, generator):
+    """One top-p draw per row (b,) from logits (b, V): the smallest set of likeliest tokens whose probability
+    passes top_p, renormalized. A row whose nucleus lies within its NUCLEUS_FIRST likeliest tokens draws
+    from those (a top-k and a draw over k tokens, where sorting and drawing over V cost several times
+    more: bench/sample_speed.py); the others sort their whole vocabulary. Same distribution either way."""
+    import torch
+
+    total = torch.logsumexp(logits, dim=-1, keepdim=True)  # (b, 1)
+    if not torch.isfinite(total).all():
+        raise _not_finite()
+    top, index = logits.topk(min(NUCLEUS_FIRST, logits.shape[-1]), dim=-1)  # (b, k) descending
+    probs = (top - total).exp()
+    before = probs.cumsum(dim=-1) - probs  # (b, k) the mass ahead of each token
+    fits = before[:, -1] + probs[:, -1] > top_p  # (b,)
+    out = torch.empty(logits.shape[0], dtype=torch.long, device=logits.device)
+    if fits.any():
+        rows = fits.nonzero().squeeze(1)
+        kept = probs[rows].masked_fill(before[rows] > top_p, 0.0)
+        out[rows] = index[rows].gather(1, torch.multinomial(kept, 1, generator=generator)).squeeze(1)
+    if not fits.all():
+        rows = (~fits).nonzero().squeeze(1)
+        ordered, order = logits[rows].sort(dim=-1, descending=True)
+        p = ordered.softmax(dim=-1)
+        p = p.masked_fill(p.cumsum(dim=-1) - p > top_p, 0.0)  # the first token is always kept
+        out[rows] = order.gather(1, torch.multinomial(p, 1, generator=generator)).squeeze(1)
+    return out
+
+
 def draw(logits, decoding: Decoding, generator=None):
     """One token id per row (b,) from logits (b, V): temperature, then top-k, then top-p (nucleus)."""
     import torch
@@ -63,11 +98,8 @@ def draw(logits, decoding: Decoding, generator=None):
         kth = logits.topk(min(decoding.top_k, logits.shape[-1]), dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
     if decoding.top_p < 1:
-        ordered, order = logits.sort(dim=-1, descending=True)
-        probs = ordered.softmax(dim=-1)
-        drop = probs.cumsum(dim=-1) - probs > decoding.top_p  # the first token is always kept
-        logits = logits.scatter(-1, order, ordered.masked_fill(drop, float("-inf")))
+        return _nucleus(logits, decoding.top_p, generator)
     probs = logits.softmax(dim=-1)
     if not torch.isfinite(probs).all():
-        raise FloatingPointError("the model produced probabilities that are not finite (NaN or inf weights?)")
+        raise _not_finite()
     return torch.multinomial(probs, 1, generator=generator).squeeze(1)
