@@ -296,9 +296,16 @@ CASES: list[Case] = [
     Case(
         "sample",
         "`--num 100000`",
-        "more than 10000 at once",
+        "--num 100000 is out of range: from 1 to 10000",
         2,
         lambda ctx: cli("sample", "--seed", "AI", "--num", "100000", "--model", str(ctx.run)),
+    ),
+    Case(
+        "sample",
+        "`--num 500 --tree 3` over 3 steps (13,500 texts)",
+        "more than 10000 at once",
+        2,
+        lambda ctx: cli("sample", "--seed", "AI", "--num", "500", "--tree", "3", "--model", str(ctx.run)),
     ),
     Case(
         "sample",

@@ -37,6 +37,9 @@ def clear_partial(run: Path) -> None:
         shutil.rmtree(p, ignore_errors=True)
 
 
+FULL_BELOW = 1 << 20  # free bytes under which a failed checkpoint write is put down to a full disk
+
+
 class CheckpointError(RuntimeError):
     """A checkpoint that cannot be written or read; the message names it."""
 
@@ -58,11 +61,12 @@ def save(engine, run: Path, step: int, state: dict, rank: int, keep: int) -> Non
             replace_dir(run / tmp, run / tag(step))
             for old in complete(run)[:-keep]:
                 shutil.rmtree(old, ignore_errors=True)
-    except OSError as e:
+    except (OSError, RuntimeError) as e:  # torch.save reports a failed write as a RuntimeError of its zip writer
+        full = disk_full(e) or shutil.disk_usage(run).free < FULL_BELOW
         shutil.rmtree(run / tmp, ignore_errors=True)
         last = complete(run)
         kept = f"; the last good checkpoint, {last[-1].name}, is kept" if last else ""
-        why = "the disk is full" if disk_full(e) else e.strerror or str(e)
+        why = "the disk is full" if full else getattr(e, "strerror", None) or str(e).splitlines()[0]
         raise CheckpointError(f"{run / tag(step)}: cannot be written: {why}{kept}") from None
     dist.barrier()
     if rank == 0:
