@@ -306,6 +306,8 @@ class Row:
         frags = plan.fragments or ()
         self.frag_words = [text_effect(f)[0] for f in frags]
         self.frag_starts_alnum = [bool(f) and f[0].isalnum() for f in frags]
+        # a sampled rung may hold a fragment with whitespace at an edge ("a , b" splits into "a " and "b")
+        self.frag_starts_space = [bool(f) and f[0].isspace() for f in frags]
         self.count = 0  # sentinels written
         self.prefix = b""  # the bytes of an unfinished character
         self.state = OUTSIDE  # word state of the rung so far
@@ -337,7 +339,10 @@ class Row:
             return False
         if control == self.table.eos:
             return self.space in (START, INK) and (self.bounds is None or self.words >= self.bounds[0])
-        return not (self.frag_starts_alnum[self.count - 1] and self.state != OUTSIDE)
+        i = self.count - 1
+        return not (self.frag_starts_alnum[i] and self.state != OUTSIDE) and not (
+            self.frag_starts_space[i] and self.space not in (START, INK)
+        )
 
     def key(self) -> tuple:
         t = self.table
@@ -379,21 +384,40 @@ class Row:
             self.texts.append([])
         elif token == t.eos:
             self.prefix, self.phase = b"", DONE
+            self._strip_end()  # an end the token limit forced after whitespace
         elif token in t.sentinel_set and self.plan.fragments is not None and self.count < self.plan.gaps:
             self._place(self.count - 1)
         elif not t.control[token]:
             self._write(token)
-        if self.plan.limit is not None and self.tokens >= self.plan.limit:
+        if self.plan.limit is not None and self.tokens >= self.plan.limit and self.phase != DONE:
             self.phase = DONE
+            self._cut()
+
+    def _cut(self) -> None:
+        """The token limit ended the row mid-gap: leave what it wrote a rung the rules would allow. The
+        fragments not placed yet follow with empty gaps (model.align.interleave), so the first of them
+        must not fuse with a word this gap ends in; a rung's last gap drops its trailing whitespace."""
+        self.prefix = b""
+        following = self.count - 1  # the fragment after the gap being written (infill)
+        if self.plan.fragments is not None and 0 <= following < len(self.plan.fragments):
+            if self.texts and self.frag_starts_alnum[following] and self.state != OUTSIDE:
+                self._add(" ")
+        else:
+            self._strip_end()
+
+    def _strip_end(self) -> None:
+        if self.space not in (START, INK) and self.texts and self.texts[-1]:
+            self.texts[-1] = ["".join(self.texts[-1]).rstrip()]
+            self.space = INK
 
     def _place(self, i: int) -> None:
         """A sentinel: fragment i (0-based) of the rung above stands here, then gap i + 1 begins."""
-        if self.prefix or (self.frag_starts_alnum[i] and self.state != OUTSIDE):  # closed by the token limit
-            self.prefix = b""
+        self.prefix = b""  # an unfinished character, dropped: only a sentinel forced by the token limit meets one
+        if self.frag_starts_alnum[i] and self.state != OUTSIDE:  # closed by the token limit inside a word
             self._add(" ")  # so the fragment's first word stays a word
         frag = self.plan.fragments[i]
         begun, self.state = text_effect(frag, self.state)
-        self.space = INK if frag else self.space
+        self._space_after(frag)
         self.words += begun
         self.pending -= self.frag_words[i]
         self.count += 1
@@ -411,12 +435,17 @@ class Row:
 
     def _add(self, text: str) -> None:
         begun, self.state = text_effect(text, self.state)
-        space = space_effect(text, self.space)
-        if space == BROKEN:  # a run the rules forbid (a space the token limit added, a damaged code): go on
-            space = SPACE if text[-1].isspace() else INK
-        self.space = space
+        self._space_after(text)
         self.words += begun
         self.texts[-1].append(text)
+
+    def _space_after(self, text: str) -> None:
+        """The whitespace state after `text`; a run the rules forbid (a space the token limit added, a kept
+        fragment with whitespace at its edge) goes on from its last character."""
+        space = space_effect(text, self.space) if text else self.space
+        if space == BROKEN:
+            space = space_effect(text[-1], INK) if text[-1] in " \n" else INK
+        self.space = space
 
     def gap_texts(self) -> list[str]:
         """What each gap holds (infill), or the whole text, as finished characters."""
