@@ -22,7 +22,9 @@ def _parser() -> argparse.ArgumentParser:
     pk.add_argument("-o", "--output", type=Path, required=True)
     pk.add_argument("--model", help="an export folder or a run folder (default: the newest run in runs/)")
     pk.add_argument("--no-verify", action="store_true", help="skip decoding each chunk again (twice as fast)")
-    pk.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    pk.add_argument(
+        "--threads", type=int, default=1, help="batches coded side by side, each on one torch thread (default 1)"
+    )
     pk.add_argument("--batch", type=int, default=32, help="chunks coded per pass (default 32; recorded for unpack)")
     pk.add_argument(
         "--precision",
@@ -56,7 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("archive", type=Path)
     up.add_argument("-o", "--output", type=Path, required=True)
     up.add_argument("--model", help="the model it was packed with (default: the one named in the archive)")
-    up.add_argument("--threads", type=int, help="torch threads (default: as packed; the bytes are the same)")
+    up.add_argument(
+        "--threads",
+        type=int,
+        help="batches decoded side by side (default: as packed; the bytes are the same for any count)",
+    )
     up.add_argument("--force", action="store_true", help="write over an existing output")
     bn = sub.add_parser("bench", help="bits per byte against gzip, bzip2, xz, zstd, brotli and PPMd")
     bn.add_argument("--input", nargs="*", type=Path, help="files (default: the val documents of --ladders)")

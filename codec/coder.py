@@ -30,7 +30,7 @@ TOTAL = 1 << 24  # quantization total; constriction's default range coder has 24
 
 @dataclass(frozen=True)
 class CoderSettings:
-    threads: int = 1  # torch threads while coding (results do not depend on it here; recorded all the same)
+    threads: int = 1  # batches coded side by side, each on one torch thread (so results never depend on it)
     verify: bool = True  # decode each batch again in pack and fall back for a chunk that does not come back
     # keep a chunk as text where brotli stores it in fewer bytes (and the input whole where smaller)
     brotli: bool = True
@@ -50,11 +50,24 @@ class Cost:
     tokens: int = 0
 
 
-def setup(threads: int) -> None:
+def setup() -> None:
+    """Every batch is coded on one torch thread: a matmul's rounding follows how its work is split across
+    threads (oneDNN and MKL block by thread count), so an archive packed with 2 threads would not unpack
+    with 1. `CoderSettings.threads` runs that many batches side by side instead."""
     import torch
 
     torch.use_deterministic_algorithms(True)
-    torch.set_num_threads(threads)
+    torch.set_num_threads(1)
+
+
+def side_by_side(fn, items: list, threads: int) -> list:
+    """[fn(item) for item in items], up to `threads` at once (torch releases the GIL in its kernels)."""
+    if threads <= 1 or len(items) <= 1:
+        return [fn(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(threads, len(items))) as pool:
+        return list(pool.map(fn, items))
 
 
 class Unfit(Exception):

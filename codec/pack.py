@@ -20,7 +20,17 @@ from pathlib import Path
 import numpy as np
 
 from codec import container
-from codec.coder import CoderSettings, Cost, Unfit, decode_batch, encode_batch, setup, steps_of, targets_of
+from codec.coder import (
+    CoderSettings,
+    Cost,
+    Unfit,
+    decode_batch,
+    encode_batch,
+    setup,
+    side_by_side,
+    steps_of,
+    targets_of,
+)
 from codec.layout import Layout, cut, rebuild
 from codec.lossy import LOSSY, LossySettings, pack_side, unpack_side
 from codec.online import Learner, OnlineSettings
@@ -140,13 +150,23 @@ def _code(
     bar,
 ) -> dict[int, tuple[np.ndarray, Cost]]:
     """Code the candidates in batches of settings.batch, in order; a chunk that cannot be coded, does not
-    come back (verify) or costs more than brotli leaves the queue and its batch is coded again without it."""
+    come back (verify) or costs more than brotli leaves the queue and its batch is coded again without it.
+    `settings.threads` batches are coded side by side (not with online learning, which goes batch by
+    batch); the results after a batch that loses a chunk are coded again, as the batches shift."""
     coded, start, measured = {}, 0, set()
+    ahead: list = []  # results of the batches coded side by side, in order
     while start < len(queue):
         batch = queue[start : start + settings.batch]
-        chains, targets = [c.pairs for c in batch], [c.targets for c in batch]
+        if not ahead:
+            width = 1 if learner is not None else settings.threads
+            batches = [queue[i : i + settings.batch] for i in range(start, len(queue), settings.batch)][:width]
+            ahead = side_by_side(
+                lambda b: encode_batch(model, tok, info, [c.pairs for c in b], [c.targets for c in b], limits),
+                batches,
+                settings.threads,
+            )
+        codes, costs, bad = ahead.pop(0)
         stats.batches += 1
-        codes, costs, bad = encode_batch(model, tok, info, chains, targets, limits)
         for r, c in enumerate(batch):
             if r not in bad and c.index not in measured:
                 measured.add(c.index)
@@ -166,6 +186,7 @@ def _code(
                 stats.fallbacks[bad[r].split(":")[-1].strip()] += 1
             drop = {batch[r].index for r in bad}
             queue[start:] = [c for c in queue[start:] if c.index not in drop]
+            ahead = []  # the batches after this one are not the ones coded ahead
             continue
         for r, c in enumerate(batch):
             coded[c.index] = (codes[r], costs[r])
@@ -250,7 +271,7 @@ def pack(
     side, codes, extra = bytearray(), [], {}
     layout = _layout(data, info)
     if layout is not None and any(layout.chunks):
-        setup(settings.threads)
+        setup()
         model, tok, _ = load(folder, "cpu", settings.precision)
         if lossy is None:
             cands = _candidates(layout, tok, info, stats)
@@ -305,7 +326,7 @@ def unpack(
 ) -> float:
     """Rebuild the original of `archive` into `out` (with `folder`, else the model named in the header); seconds.
 
-    threads: torch threads while decoding (default: as packed); the bytes are the same either way."""
+    threads: batches decoded side by side (default: as packed); the bytes are the same for any count."""
     start = time.perf_counter()
     check_output(out, [archive], force)
     header, side, words = container.read(archive)
@@ -339,7 +360,7 @@ def _coder_settings(header: container.Header, threads: int | None) -> CoderSetti
 
 def _unpack_lossy(reader: container.Reader, folder: Path, header: container.Header, threads: int | None) -> str:
     settings = _coder_settings(header, threads)
-    setup(settings.threads)
+    setup()
     model, tok, info = load(folder, "cpu", settings.precision)
     with _bar(header.size, "unpack --lossy") as bar:
         return unpack_side(reader, model, tok, info, LossySettings(**header.settings["lossy"]), bar)
@@ -379,20 +400,27 @@ def _unpack_text(
     for _ in range(reader.uint()):
         key += reader.uint()
         patch.append((key, reader.bytes().decode("utf-8")))
-    setup(settings.threads)
+    setup()
     model, tok, info = load(folder, "cpu", settings.precision)
     online = header.settings.get("online")
     learner = Learner(model, tok, info, OnlineSettings(**online)) if online else None
     coded = [i for i, c in enumerate(chunks) if isinstance(c, tuple)]
+    batches = [coded[b : b + settings.batch] for b in range(0, len(coded), settings.batch)]
+    width = 1 if learner is not None else max(1, settings.threads)  # online: batch by batch, as pack learned
     with _bar(header.size, "unpack") as bar:
-        for b in range(0, len(coded), settings.batch):
-            batch = coded[b : b + settings.batch]
-            chains = _decode(model, tok, info, [chunks[i] for i in batch], limits, batch, archive)
-            for i, chain in zip(batch, chains):
-                chunks[i] = chain[-1].target
-            if learner is not None:  # the step pack took after coding this batch
-                learner.learn([p for chain in chains for p in chain])
-            bar.update(sum(len(chunks[i].encode("utf-8")) for i in batch))
+        for w in range(0, len(batches), width):
+            group = batches[w : w + width]
+            decoded = side_by_side(
+                lambda batch: _decode(model, tok, info, [chunks[i] for i in batch], limits, batch, archive),
+                group,
+                width,
+            )
+            for batch, chains in zip(group, decoded):
+                for i, chain in zip(batch, chains):
+                    chunks[i] = chain[-1].target
+                if learner is not None:  # the step pack took after coding this batch
+                    learner.learn([p for chain in chains for p in chain])
+                bar.update(sum(len(chunks[i].encode("utf-8")) for i in batch))
     return rebuild(Layout(chunks, patch))
 
 

@@ -284,3 +284,18 @@ def test_online_round_trips_and_adapts(tmp_path, ladder_model, corpus_docs):
     assert header.settings["online"]["lr"] == 3e-3
     unpack(tmp_path / "o.tlz", tmp_path / "o.out")
     assert (tmp_path / "o.out").read_bytes() == data
+
+
+def test_unpack_in_a_fresh_process_with_other_threads_gives_the_same_bytes(tmp_path, ladder_model, corpus_docs):
+    """Batches of 2 chunks, packed 3 side by side, unpacked one after another (and 2 at once): each batch is
+    coded on one torch thread, so the thread count never changes a probability."""
+    src = tmp_path / "docs.txt"
+    src.write_text("\n\n".join(d["text"] for d in corpus_docs[300:306]) + "\n", encoding="utf-8")
+    packed = tmp_path / "a.tlz"
+    args = ["--model", str(ladder_model), "--no-brotli", "--batch", "2", "--threads", "3", "--no-verify"]
+    assert codec("pack", str(src), "-o", str(packed), *args).returncode == 0
+    for threads in ("1", "2"):
+        out = tmp_path / f"out-{threads}"
+        proc = codec("unpack", str(packed), "-o", str(out), "--threads", threads)
+        assert proc.returncode == 0, proc.stderr
+        assert out.read_bytes() == src.read_bytes()
