@@ -43,6 +43,22 @@ def request(port: int, body: dict, timeout: float) -> float:
     return time.perf_counter() - start
 
 
+def healthy(port: int, server: subprocess.Popen, seconds: float) -> None:
+    """Wait until the server answers /healthz with 200 (SystemExit when it does not within `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise SystemExit(f"the server did not come up within {seconds:g} s")
+        time.sleep(0.5)
+
+
 def summary(name: str, latencies: list[float], wall: float) -> dict:
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
@@ -67,18 +83,7 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the server did not come up within 120 s")
-            time.sleep(0.5)
+        healthy(port, server, 120)
         bodies = [{"seed": SEEDS[i % len(SEEDS)], "steps": args.steps, "rng_seed": i} for i in range(args.requests)]
         print(f"{args.model}, {args.requests} requests, steps {args.steps}, one sample each")
         print("| clients | requests | wall s | requests/s | p50 s | p99 s |")

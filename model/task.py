@@ -43,6 +43,10 @@ class Task:
         """The rung a step writes."""
         return step - 1 if self.name == "ladder" else 0
 
+    def rungs(self, top: int) -> list[int]:
+        """The rung numbers of a chain from rung `top`: the seed's, then each step's."""
+        return [top] + [self.below(k) for k in self.steps(top)]
+
     def chain(self, rungs: list[str]) -> list[Pair]:
         """The pairs along one ladder `rungs` = [text, rung 1, …, rung L], first step first."""
         top = len(rungs) - 1

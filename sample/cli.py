@@ -9,6 +9,7 @@ import sys
 
 from model.align import Rung
 from model.export import ModelError, load, resolve
+from model.task import Task
 from sample.decode import Decoding, OptionError
 from sample.expand import expand
 
@@ -51,9 +52,10 @@ def _print_text(trajectories: list[list[Rung]], tree: int, style: str) -> None:
         print(f"\n{t[-1]}\n")
 
 
-def json_trajectory(t: list[Rung]) -> list[dict]:
-    """One trajectory as `sample --json` (and the server) give it: each rung's index, text and kept spans."""
-    return [{"rung": len(t) - 1 - depth, "text": str(r), "kept": r.kept} for depth, r in enumerate(t)]
+def json_trajectory(t: list[Rung], rungs: list[int]) -> list[dict]:
+    """One trajectory (whole, or as far as it is written) as `sample --json` and the server give it: each
+    rung's number (`rungs`, model.task.Task.rungs), text and kept spans."""
+    return [{"rung": k, "text": str(r), "kept": r.kept} for k, r in zip(rungs, t)]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -157,7 +159,7 @@ def run(args) -> int:
                 {
                     "settings": settings_out,
                     "trajectories": [[str(r) for r in t] for t in trajectories],
-                    "rungs": [json_trajectory(t) for t in trajectories],
+                    "rungs": [json_trajectory(t, Task(info.task).rungs(steps)) for t in trajectories],
                 },
                 ensure_ascii=False,
             )

@@ -77,6 +77,7 @@ class Job:
     done_steps: int = 0
     cancelled: bool = False
     generator: object = None
+    task: Task = field(default_factory=lambda: Task("ladder"))  # the model's, for the rung numbers
 
     def __post_init__(self):
         import torch
@@ -87,6 +88,11 @@ class Job:
     @property
     def finished(self) -> bool:
         return self.done_steps == len(self.steps)
+
+    @property
+    def rungs(self) -> list[int]:
+        """The rung number of each element of a trajectory so far (seed first)."""
+        return [self.steps[0]] + [self.task.below(k) for k in self.steps[: self.done_steps]]
 
 
 class Engine:
@@ -174,7 +180,7 @@ class Engine:
             job.trajectories = grown
             job.done_steps += 1
             for i, t in enumerate(job.trajectories):
-                job.notify({"event": "rung", "sample": i, **json_trajectory(t)[-1]})
+                job.notify({"event": "rung", "sample": i, **json_trajectory(t, job.rungs)[-1]})
 
 
 def parse_options(body: bytes, info, default_words: int | None) -> dict:
@@ -294,15 +300,17 @@ def make_app(engine: Engine, api_key: str | None, timeout: float, max_seed_token
             return error(e.status, e.field, e.message)
         loop = asyncio.get_running_loop()
         events: asyncio.Queue = asyncio.Queue()
+        task = Task(engine.info.task)
         job = Job(
             o["seed"],
-            Task(engine.info.task).steps(o["steps"]),
+            task.steps(o["steps"]),
             o["num"],
             o["tree"],
             o["words"],
             o["decoding"],
             o["rng_seed"],
             lambda ev: loop.call_soon_threadsafe(events.put_nowait, ev),
+            task=task,
         )
         engine.jobs.put(job)
         deadline = time.monotonic() + timeout
@@ -311,7 +319,7 @@ def make_app(engine: Engine, api_key: str | None, timeout: float, max_seed_token
             return {
                 "settings": settings_of(o),
                 "trajectories": [[str(r) for r in t] for t in job.trajectories],
-                "rungs": [json_trajectory(t) for t in job.trajectories],
+                "rungs": [json_trajectory(t, job.rungs) for t in job.trajectories],
             }
 
         async def next_event():
