@@ -19,6 +19,7 @@ from model import build_model
 from model.format import collate
 from model.loss import forward, tokens_in
 from model.pairs import ladder_settings, shards
+from model.precision import resolve as resolve_precision
 from model.tokenizer import train_tokenizer
 from textladder.config import load
 from train.config import TrainConfig
@@ -71,7 +72,9 @@ def deepspeed_loop(cfg: TrainConfig, tokenizer, data: list[dict], warmup: int) -
 
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, tokenizer)
-    engine, *_ = deepspeed.initialize(model=model, model_parameters=model.parameters(), config=deepspeed_config(cfg))
+    engine, *_ = deepspeed.initialize(
+        model=model, model_parameters=model.parameters(), config=deepspeed_config(cfg.deepspeed, cfg.optimizer)
+    )
     for i, b in enumerate(data):
         if i == warmup:
             start, seen = time.perf_counter(), 0
@@ -94,7 +97,9 @@ def main() -> None:
     cfg = load(TrainConfig, args.config)
     cfg = replace(cfg, deepspeed=replace(cfg.deepspeed, gradient_accumulation=1, zero_stage=0))
     init_distributed()
-    tokenizer = train_tokenizer(training_texts(cfg), cfg.tokenizer.vocab_size, 4, cfg.tokenizer.min_frequency)
+    tokenizer = train_tokenizer(
+        training_texts(cfg.data.path, cfg.tokenizer.max_texts), cfg.tokenizer.vocab_size, 4, cfg.tokenizer.min_frequency
+    )
     data = batches(cfg, tokenizer, args.warmup + args.steps)
     print(
         f"{args.steps} timed micro-batches of {cfg.deepspeed.micro_batch_size} pairs, {torch.get_num_threads()} threads"
@@ -110,6 +115,9 @@ def main() -> None:
             f"{rates[precision] / plain:.2f}x the plain loop"
         )
     print(f"bf16 / fp32 (DeepSpeed): {rates['bf16'] / rates['fp32']:.2f}x")
+    chosen, why = resolve_precision("auto", "cpu")
+    other = "fp32" if chosen == "bf16" else "bf16"
+    print(f"precision auto -> {chosen} ({why}): {rates[chosen] / rates[other]:.2f}x the speed of {other}")
 
 
 if __name__ == "__main__":
