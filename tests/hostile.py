@@ -181,6 +181,31 @@ def empty_config(ctx: Ctx):
 # --- sample and codec ------------------------------------------------------------------------------------
 
 
+def nan_weights(ctx: Ctx):
+    """An export whose weights load but hold NaN (as bytes flipped in an exponent make them)."""
+    from safetensors.torch import load_file, save_file
+
+    export = ctx.tmp / "export"
+    shutil.copytree(ctx.run / "export", export)
+    weights = load_file(export / "model.safetensors")
+    for name in weights:
+        weights[name] = weights[name].clone().fill_(float("nan"))
+    save_file(weights, export / "model.safetensors", metadata={"format": "pt"})
+    return cli("sample", "--seed", "AI", "--model", str(export))
+
+
+def out_is_a_file(ctx: Ctx):
+    out = ctx.tmp / "ladders.txt"
+    out.write_text("notes\n")
+    proc = cli("datagen", "build", "--input", str(ctx.corpus), "--out", str(out), "--levels", "3")
+    proc.stdout += "\n[kept: the file intact]" if out.read_text() == "notes\n" else "\n[the file lost]"
+    return proc
+
+
+def sample_with(*args: str):
+    return lambda ctx: cli("sample", "--seed", "AI", *args, "--model", str(ctx.run))
+
+
 def archive(ctx: Ctx) -> tuple[Path, Path]:
     src = ctx.tmp / "text.txt"
     src.write_text("Emma Woodhouse, handsome, clever, and rich, had lived nearly twenty-one years.\n" * 3)
@@ -341,6 +366,39 @@ CASES: list[Case] = [
         "--top-p 1.5 is out of range",
         2,
         lambda ctx: cli("sample", "--seed", "AI", "--top-p", "1.5", "--model", str(ctx.run)),
+    ),
+    Case(
+        "sample",
+        "`--temperature nan`",
+        "--temperature nan is not a finite number",
+        2,
+        sample_with("--temperature", "nan"),
+    ),
+    Case(
+        "sample",
+        "`--temperature inf`",
+        "--temperature inf is not a finite number",
+        2,
+        sample_with("--temperature", "inf"),
+    ),
+    Case("sample", "`--top-p -1`", "--top-p -1.0 is out of range", 2, sample_with("--top-p", "-1")),
+    Case("sample", "`--top-p nan`", "--top-p nan is not a finite number", 2, sample_with("--top-p", "nan")),
+    Case("sample", "`--top-k -1`", "--top-k -1 is out of range", 2, sample_with("--top-k", "-1")),
+    Case(
+        "sample",
+        "`--max-new-tokens -1`",
+        "--max-new-tokens -1 is out of range",
+        2,
+        sample_with("--max-new-tokens", "-1"),
+    ),
+    Case("sample", "a model whose weights load but are NaN", "not finite", 2, nan_weights),
+    Case(
+        "datagen build",
+        "`--out` naming an existing file",
+        "a file, not a folder",
+        2,
+        out_is_a_file,
+        kept="the file intact",
     ),
     Case("codec unpack", "an archive cut by 20 bytes", "damaged", 2, unpack_damaged("cut")),
     Case("codec unpack", "an archive with 3 bytes appended", "damaged", 2, unpack_damaged("appended")),
