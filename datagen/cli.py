@@ -72,7 +72,15 @@ def cmd_show(args) -> int:
     return 0
 
 
+def _quiet_interrupt(unraisable) -> None:
+    """Ctrl-C reaches the executor's manager finalizers too; what they print is noise next to our one line
+    (tests/hostile.py: Ctrl-C during a build says how to resume, no traceback). Anything else prints."""
+    if not issubclass(unraisable.exc_type, KeyboardInterrupt):
+        sys.__unraisablehook__(unraisable)
+
+
 def main(argv: list[str] | None = None) -> int:
+    sys.unraisablehook = _quiet_interrupt
     parser = argparse.ArgumentParser(prog="datagen", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _build_parser(sub)
