@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN, datagen, timed
+from tests.conftest import BIN, timed
 
 TINY = str(Path(__file__).parents[1] / "configs" / "tiny.yaml")
 KINDS = {
@@ -39,26 +39,9 @@ KINDS = {
 
 
 @pytest.fixture(scope="module")
-def evaluated(tmp_path_factory, small_corpus):
+def evaluated(tmp_path_factory, small_ladders):
     base = tmp_path_factory.mktemp("eval")
-    ladders = base / "l3"
-    datagen(
-        "build",
-        "--input",
-        str(small_corpus),
-        "--out",
-        str(ladders),
-        "--levels",
-        "3",
-        "--variants",
-        "2",
-        "--max-words",
-        "128",
-        "--val-fraction",
-        "0.2",
-        "--workers",
-        "1",
-    )
+    ladders = small_ladders  # the same 3-level build the other tests share
     for name, extra in KINDS.items():
         timed(
             [str(BIN / "train"), "launch", TINY, "--out", str(base / name), "--set", f"data.path={ladders}", *extra],
