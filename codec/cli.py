@@ -12,14 +12,22 @@ import sys
 from pathlib import Path
 
 from codec.container import CodecError
+from textladder.commands import reporting
+
+
+def _file_command(sub, name: str, help: str, source: str) -> argparse.ArgumentParser:
+    """A command from one file to another: pack and unpack."""
+    p = sub.add_parser(name, help=help)
+    p.add_argument(source, type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--force", action="store_true", help="write over an existing output")
+    return p
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="codec", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
-    pk = sub.add_parser("pack", help="compress a file into a .tlz archive")
-    pk.add_argument("input", type=Path)
-    pk.add_argument("-o", "--output", type=Path, required=True)
+    pk = _file_command(sub, "pack", "compress a file into a .tlz archive", "input")
     pk.add_argument("--model", help="an export folder or a run folder (default: the newest run in runs/)")
     pk.add_argument("--no-verify", action="store_true", help="skip decoding each chunk again (twice as fast)")
     pk.add_argument(
@@ -37,7 +45,6 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="code every chunk with the model, even where brotli would store it smaller (to measure it)",
     )
-    pk.add_argument("--force", action="store_true", help="write over an existing output")
     pk.add_argument("--json", action="store_true", help="print the measured sizes and ideal bits as JSON")
     pk.add_argument(
         "--lossy",
@@ -54,16 +61,13 @@ def _parser() -> argparse.ArgumentParser:
         "step on each chunk after coding it (same machine and software needed to unpack)",
     )
     pk.add_argument("--online-lr", type=float, default=3e-4, help="Adam step size of --online (default 3e-4)")
-    up = sub.add_parser("unpack", help="restore the original bytes of a .tlz archive")
-    up.add_argument("archive", type=Path)
-    up.add_argument("-o", "--output", type=Path, required=True)
+    up = _file_command(sub, "unpack", "restore the original bytes of a .tlz archive", "archive")
     up.add_argument("--model", help="the model it was packed with (default: the one named in the archive)")
     up.add_argument(
         "--threads",
         type=int,
         help="batches decoded side by side (default: as packed; the bytes are the same for any count)",
     )
-    up.add_argument("--force", action="store_true", help="write over an existing output")
     bn = sub.add_parser("bench", help="bits per byte against gzip, bzip2, xz, zstd, brotli and PPMd")
     bn.add_argument("--input", nargs="*", type=Path, help="files (default: the val documents of --ladders)")
     bn.add_argument("--models", nargs="*", default=None, help="export or run folders (default: every runs/*/export)")
@@ -129,16 +133,13 @@ def _bench(args) -> None:
     run(args.input, args.models, args.ladders, args.max_bytes, args.out, args.append, args.online)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     from model.export import ModelError
 
     args = _parser().parse_args(argv)
-    try:
-        {"pack": _pack, "unpack": _unpack, "bench": _bench}[args.command](args)
-    except (CodecError, ModelError) as e:
-        print(f"codec {args.command}: error: {e}", file=sys.stderr)
-        sys.exit(2)
+    command = {"pack": _pack, "unpack": _unpack, "bench": _bench}[args.command]
+    return reporting(f"codec {args.command}", (CodecError, ModelError), lambda: command(args))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

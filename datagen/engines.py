@@ -12,6 +12,7 @@ import sys
 from datatrove.io import get_datafolder
 
 from datagen.config import BuildConfig
+from textladder.files import read_json
 
 
 class BuildError(RuntimeError):
@@ -19,6 +20,8 @@ class BuildError(RuntimeError):
 
 
 def make_executor(cfg: BuildConfig, pipeline: list, logging_dir: str):
+    """The datatrove executor of `cfg.engine` for `pipeline`, with the build's tasks and workers."""
+    common = {"tasks": cfg.tasks, "workers": cfg.workers, "logging_dir": logging_dir}
     if cfg.engine == "ray":
         import ray
         from datatrove.executor import RayPipelineExecutor
@@ -33,9 +36,7 @@ def make_executor(cfg: BuildConfig, pipeline: list, logging_dir: str):
             )
         return RayPipelineExecutor(
             pipeline,
-            tasks=cfg.tasks,
-            workers=cfg.workers,
-            logging_dir=logging_dir,
+            **common,
             cpus_per_task=cfg.ray.cpus_per_task,
             mem_per_cpu_gb=cfg.ray.mem_per_cpu_gb,
         )
@@ -46,8 +47,7 @@ def make_executor(cfg: BuildConfig, pipeline: list, logging_dir: str):
             raise BuildError("--engine slurm needs slurm.partition (--set slurm.partition=NAME)")
         return SlurmPipelineExecutor(
             pipeline,
-            tasks=cfg.tasks,
-            workers=cfg.workers,
+            **common,
             time=cfg.slurm.time,
             partition=cfg.slurm.partition,
             cpus_per_task=cfg.slurm.cpus_per_task,
@@ -55,7 +55,6 @@ def make_executor(cfg: BuildConfig, pipeline: list, logging_dir: str):
             mem_per_cpu_gb=math.ceil(cfg.slurm.mem_per_cpu_gb),
             sbatch_args=cfg.slurm.sbatch_args,
             job_name="textladder-datagen",
-            logging_dir=logging_dir,
             venv_path=os.path.join(sys.prefix, "bin", "activate"),
         )
     return local_executor(cfg, pipeline, logging_dir)
@@ -81,11 +80,10 @@ def local_executor(cfg: BuildConfig, pipeline: list, logging_dir: str):
 
 def queued_slurm_job(logs: str) -> str | None:
     """The id of this build's last submitted Slurm job while `squeue` still lists it, else None."""
-    folder = get_datafolder(logs)
-    if not folder.exists("slurm_job.json"):
+    submitted = read_json(get_datafolder(logs), "slurm_job.json")
+    if submitted is None:
         return None
-    with folder.open("slurm_job.json", "rt") as f:
-        job = str(json.load(f)["job_id"])
+    job = str(submitted["job_id"])
     # a job that has ended drops out of squeue (or squeue calls its id invalid): either way, not queued
     proc = subprocess.run(["squeue", "-h", "-j", job, "-o", "%i"], capture_output=True, text=True)
     return job if proc.returncode == 0 and proc.stdout.strip() else None

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import textwrap
 
 import pyarrow.parquet as pq
 from datatrove.io import get_datafolder
 
 from compressors.analysis import word_count
-from textladder.files import damaged
+from textladder.files import damaged, read_json
 
 
 def _clip(text: str, width: int, max_chars: int) -> str:
@@ -23,9 +22,8 @@ def show(out: str, n: int = 3, variants: int = 2, split: str = "train", width: i
     if not shards:
         raise FileNotFoundError(f"{out}: no {split} shards under data/{split}/ (is this a datagen build folder?)")
     lines = []
-    if folder.exists("manifest.json"):
-        with folder.open("manifest.json", "rt", encoding="utf-8") as f:
-            m = json.load(f)
+    m = read_json(folder, "manifest.json")
+    if m is not None:
         lines.append(
             f"{out}: {m['counts']['chunks']} chunks from {m['counts']['documents']} documents, "
             f"{m['config']['ladder']['levels']} levels, {m['config']['ladder']['variants']} variants"

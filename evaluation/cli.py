@@ -9,7 +9,8 @@ from pathlib import Path
 from evaluation.evaluate import EvalSettings, run, table
 from model.export import ModelError
 from model.pairs import DataError
-from sample.decode import Decoding, OptionError
+from sample.decode import Decoding
+from textladder.commands import reporting
 
 
 def parser() -> argparse.ArgumentParser:
@@ -38,34 +39,31 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    return reporting("sample eval", (ModelError, DataError, ValueError), lambda: evaluate(args))  # OptionError too
+
+
+def evaluate(args) -> int:
     import torch
 
-    try:
-        for t in args.temperatures:
-            for top_p in args.top_p:
-                Decoding(t, top_p, 0, args.max_new_tokens)  # one definition of the valid ranges
-        settings = EvalSettings(
-            models=args.models,
-            judge=args.judge,
-            data=args.data,
-            split=args.split,
-            seeds=args.seeds,
-            num=args.num,
-            temperatures=args.temperatures,
-            top_p=args.top_p,
-            words=args.words,
-            rng_seed=args.rng_seed,
-            max_new_tokens=args.max_new_tokens,
-            device=args.device or ("cuda" if torch.cuda.is_available() else "cpu"),
-            precision=args.precision,
-        )
-        result = run(settings, Path(args.out))
-    except OptionError as e:
-        print(f"sample eval: error: --{e.option.replace('_', '-')} {e.message}", file=sys.stderr)
-        return 2
-    except (ModelError, DataError, ValueError) as e:
-        print(f"sample eval: error: {e}", file=sys.stderr)
-        return 2
+    for t in args.temperatures:
+        for top_p in args.top_p:
+            Decoding(t, top_p, 0, args.max_new_tokens)  # one definition of the valid ranges
+    settings = EvalSettings(
+        models=args.models,
+        judge=args.judge,
+        data=args.data,
+        split=args.split,
+        seeds=args.seeds,
+        num=args.num,
+        temperatures=args.temperatures,
+        top_p=args.top_p,
+        words=args.words,
+        rng_seed=args.rng_seed,
+        max_new_tokens=args.max_new_tokens,
+        device=args.device or ("cuda" if torch.cuda.is_available() else "cpu"),
+        precision=args.precision,
+    )
+    result = run(settings, Path(args.out))
     print(table(result))
     print(f"\n{args.out}/eval.json  {args.out}/eval.png")
     return 0

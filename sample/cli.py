@@ -12,6 +12,7 @@ from model.export import ModelError, load, resolve
 from model.task import Task
 from sample.decode import Decoding, OptionError
 from sample.expand import expand
+from textladder.commands import reporting
 
 BOLD, PLAIN = "\033[1m", "\033[0m"
 
@@ -97,20 +98,9 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def flag(option: str) -> str:
-    return "--" + option.replace("_", "-")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        return run(args)
-    except OptionError as e:
-        print(f"sample: error: {flag(e.option)} {e.message}", file=sys.stderr)
-        return 2
-    except (ModelError, ValueError) as e:
-        print(f"sample: error: {e}", file=sys.stderr)
-        return 2
+    return reporting("sample", (ModelError, ValueError), lambda: run(args))  # OptionError is a ValueError
 
 
 def open_model(model: str | None, device: str | None, precision: str):
@@ -137,7 +127,9 @@ def run(args) -> int:
     torch.manual_seed(rng_seed)
     words = -1 if args.words is None else args.words
     try:
-        trajectories = expand(model, tokenizer, info, args.seed, steps, args.num, args.tree, decoding, words=words)
+        trajectories = expand(
+            model, tokenizer, info, args.seed, steps, num=args.num, tree=args.tree, decoding=decoding, words=words
+        )
     except FloatingPointError as e:
         raise ModelError(f"{folder}: {e}: the weights may be damaged") from None
     if args.json:

@@ -17,6 +17,11 @@ class OptionError(ValueError):
         super().__init__(f"{option}: {message}")
         self.option, self.message = option, message
 
+    @property
+    def cli_message(self) -> str:
+        """The message as the command line spells the option: `--top-p ...`."""
+        return f"--{self.option.replace('_', '-')} {self.message}"
+
 
 def _number(option: str, value, kind: type) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int):

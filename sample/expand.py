@@ -94,23 +94,11 @@ def step_once(
     return out
 
 
-def expand(
-    model,
-    tok,
-    info: ExportInfo,
-    seed: str,
-    steps: int,
-    num: int = 1,
-    tree: int = 1,
-    decoding: Decoding = Decoding(),
-    generator=None,
-    words: int | None = -1,
-) -> list[list[Rung]]:
+def expand(model, tok, info: ExportInfo, seed: str, steps: int, **options) -> list[list[Rung]]:
     """Trajectories from `seed` (taken as rung `steps`) down to rung 0: each a list of steps + 1 rungs,
-    seed first and final text last. `num` independent samples, each branching `tree` ways per step.
-    A one-shot model (or the autoregressive baseline) writes rung 0 in one step: [seed, text].
-    words: the final text's length (-1: the typical text of the model's training data; None: free)."""
-    return expand_seeds(model, tok, info, [seed], steps, num, tree, decoding, generator, words)[0]
+    seed first and final text last. A one-shot model (or the autoregressive baseline) writes rung 0 in one
+    step: [seed, text]. `options` are those of `expand_seeds`: num, tree, decoding, generator, words."""
+    return expand_seeds(model, tok, info, [seed], steps, **options)[0]
 
 
 def check_request(info: ExportInfo, seeds: list[str], steps: int, num: int, tree: int, words: int | None) -> None:
@@ -144,7 +132,9 @@ def expand_seeds(
     generator=None,
     words: int | None = -1,
 ) -> list[list[list[Rung]]]:
-    """`expand` for several seeds at once, all in one batch per step: the trajectories of each seed."""
+    """`expand` for several seeds at once, all in one batch per step: the trajectories of each seed.
+    `num` independent samples per seed, each branching `tree` ways per step; words: the final text's
+    length (-1: the typical text of the model's training data; None: free)."""
     seeds = [" ".join(s.split()) for s in seeds]
     if words == -1:
         words = info.text_words or None

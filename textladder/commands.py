@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable
 
 COMMANDS = {
     "datagen": "datagen.cli:main",
@@ -18,6 +19,17 @@ COMMANDS = {
     "sample serve": "sample.serve:main",
     "codec": "codec.cli:main",
 }
+
+
+def reporting(prog: str, errors: tuple[type[Exception], ...], call: Callable[[], int | None]) -> int:
+    """`call()`, each of `errors` told as one line, `PROG: error: MESSAGE`, with exit code 2: what every
+    command answers to bad input (docs/bad-input.md). An error with a `cli_message` (an option error,
+    which names the flag) says that."""
+    try:
+        return call() or 0
+    except errors as e:
+        print(f"{prog}: error: {getattr(e, 'cli_message', e)}", file=sys.stderr)
+        return 2
 
 
 def _call(target: str, argv: list[str]) -> int:

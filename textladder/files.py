@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import shutil
 from pathlib import Path
@@ -56,6 +57,14 @@ def write_atomic(path: str | Path, data: bytes | str, fs=None) -> None:
     with fs.open(tmp, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as f:
         f.write(data)
     fs.mv(tmp, str(path))
+
+
+def read_json(folder, name: str):
+    """The JSON document `name` in `folder` (a datatrove DataFolder: local or fsspec), None where it is absent."""
+    if not folder.exists(name):
+        return None
+    with folder.open(name, "rt", encoding="utf-8") as f:
+        return json.load(f)
 
 
 def jsonl_records(path: Path) -> list[dict]:

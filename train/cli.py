@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from textladder.commands import reporting
 from textladder.config import ConfigError, load, parse_override
 
 
@@ -65,16 +66,14 @@ def main(argv: list[str] | None = None) -> int:
         from train.loop import TrainingError
 
         errors += (TrainingError, ExportError, CheckpointError, Locked)
-    try:
-        if args.command == "show":
-            from train.report import summary
+    return reporting("train", errors, lambda: cmd_show(args) if args.command == "show" else cmd_launch(args))
 
-            print(summary(Path(args.run)))
-            return 0
-        return cmd_launch(args)
-    except errors as e:
-        print(f"train: error: {e}", file=sys.stderr)
-        return 2
+
+def cmd_show(args) -> int:
+    from train.report import summary
+
+    print(summary(Path(args.run)))
+    return 0
 
 
 if __name__ == "__main__":
