@@ -21,6 +21,7 @@ from compressors.rake import Rake, SingleWord
 from compressors.rung import Rung
 from compressors.select import CannotCompress
 from compressors.textrank import TextRank
+from compressors.topic import About
 
 SCORERS = ("topic", "rake")
 
@@ -87,11 +88,12 @@ def variant_rng(seed: int, doc_id: str, chunk: int, variant: int) -> np.random.G
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(np.array(entropy, dtype=np.uint32))))
 
 
-def plan(text: str, cfg: LadderConfig, document: str | None = None) -> list:
+def plan(text: str, cfg: LadderConfig, document: str | None = None, title: str = "") -> list:
     """The compressors for rungs 1..L of `text` at temperature 0, or CannotCompress with the reason.
 
     With the "topic" scorer they keep what `document` is about (the whole document the chunk `text` was
-    cut from; the chunk itself when not given): the topicality of its words (compressors.topic)."""
+    cut from; the chunk itself when not given), named by its `title` where it has one: the topicality
+    of its words (compressors.topic)."""
     words = analysis.words_by_sentence(text)
     n = len(words)
     if n == 0:
@@ -101,7 +103,7 @@ def plan(text: str, cfg: LadderConfig, document: str | None = None) -> list:
     stopwords = analysis.stopwords()
     if all(analysis.form(w) in stopwords for w in words):  # stops at the first content word
         raise CannotCompress("no_content_words")
-    about = (document or text) if cfg.scorer == "topic" else None
+    about = About(document or text, title) if cfg.scorer == "topic" else None
     targets = schedule.targets(n, cfg.levels, cfg.schedule)
     n_sentences = len(analysis.sentences(text))
     n_textrank = 0
@@ -133,10 +135,12 @@ def check(rungs: list[Rung] | list[str]) -> None:
         raise CannotCompress("invalid_ladder", f"top rung has {counts[-1]} words")
 
 
-def build(text: str, cfg: LadderConfig, doc_id: str = "", chunk: int = 0, document: str | None = None) -> Ladder:
-    """All variants of the ladder of one text (chunk `chunk` of `document`, whose id is `doc_id`), or
-    CannotCompress naming why it has none."""
-    greedy = plan(text, cfg, document)
+def build(
+    text: str, cfg: LadderConfig, doc_id: str = "", chunk: int = 0, document: str | None = None, title: str = ""
+) -> Ladder:
+    """All variants of the ladder of one text (chunk `chunk` of `document`, whose id is `doc_id` and
+    whose title is `title`), or CannotCompress naming why it has none."""
+    greedy = plan(text, cfg, document, title)
     sampled = [replace(step, temperature=cfg.temperature) for step in greedy]
     source = Rung(text, words=analysis.words_by_sentence(text))
     variants = []

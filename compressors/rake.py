@@ -21,7 +21,7 @@ import numpy as np
 from compressors import analysis
 from compressors.rung import Compressor, Rung
 from compressors.select import CannotCompress, rank_order
-from compressors.topic import is_topic_word, rarity, topicality
+from compressors.topic import About, is_topic_word, rarity, topicality
 
 SEPARATOR = ", "
 
@@ -109,7 +109,7 @@ def surface_scores(found: Phrases) -> dict[str, float]:
     return {s: found.word_scores[w] for key, surface in zip(found.keys, found.phrases) for w, s in zip(key, surface)}
 
 
-def topical_scores(found: Phrases, about: str) -> np.ndarray:
+def topical_scores(found: Phrases, about: str | About) -> np.ndarray:
     """Phrase scores (n,) that keep the topic: RAKE's score per word of the phrase, times the square
     of how topical its most topical word is, relative to the text's most topical phrase.
 
@@ -132,7 +132,7 @@ def topical_scores(found: Phrases, about: str) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=256)
-def _phrase_topicality(about: str) -> dict[tuple[str, ...], float]:
+def _phrase_topicality(about: str | About) -> dict[tuple[str, ...], float]:
     """folded words of a phrase -> how topical in `about` its most topical word is, filled in by
     topical_scores as phrases are met (the same phrase recurs in every variant of every chunk)."""
     return {}
@@ -149,7 +149,7 @@ class Rake(Compressor):
     target_words: int
     min_words: int = 1
     temperature: float = 0.0
-    about: str | None = field(default=None, repr=False)
+    about: str | About | None = field(default=None, repr=False)
     name = "rake"
 
     def step(self, source: Rung, rng: np.random.Generator) -> Rung:
@@ -198,7 +198,7 @@ class SingleWord(Compressor):
     """
 
     temperature: float = 0.0
-    about: str | None = field(default=None, repr=False)
+    about: str | About | None = field(default=None, repr=False)
     name = "word"
 
     def step(self, source: Rung, rng: np.random.Generator) -> Rung:

@@ -11,7 +11,7 @@ import numpy as np
 from compressors import analysis
 from compressors.rung import Compressor, Rung
 from compressors.select import CannotCompress, greedy_fit, rank_order
-from compressors.topic import topicality
+from compressors.topic import About, topicality
 
 
 def similarity(content: list[frozenset[str]], lengths: np.ndarray) -> np.ndarray:
@@ -64,7 +64,7 @@ TOPIC_SHARPNESS = 4
 
 
 @functools.lru_cache(maxsize=4096)
-def scores(text: str, about: str | None = None) -> np.ndarray:
+def scores(text: str, about: str | About | None = None) -> np.ndarray:
     """TextRank scores (n,) of the sentences of `text` (shared by every variant: never modify them).
 
     With `about` (the document `text` was cut from), PageRank restarts at each sentence in proportion to
@@ -90,7 +90,7 @@ class TextRank(Compressor):
     min_sentences: int = 1
     min_content_words: int = 1
     temperature: float = 0.0
-    about: str | None = field(default=None, repr=False)  # the document whose topic to keep, see `scores`
+    about: str | About | None = field(default=None, repr=False)  # the document whose topic to keep, see `scores`
     name = "textrank"
 
     def step(self, source: Rung, rng: np.random.Generator) -> Rung:

@@ -6,7 +6,9 @@ whole document the chunk was cut from (the chunk itself when no document is give
 English list (offline, shipped in its wheel): "Lincoln" said 6 times (rarity 4.7) outscores "time"
 said 9 times (rarity 2.7). A word the list lacks counts as rarer than any it holds (rarity 8).
 Counted over the document, not the chunk: a section's subject is said all through it, while a name
-said often in one chunk is often a detail (bench/README.md measures both).
+said often in one chunk is often a detail (bench/README.md measures both). Where the document has a
+title (`About`), a word of the title that the document says outranks every other: the title names the
+topic, where counts and rarity only guess it (a Jargon File entry explains its term in other words).
 
 The score biases TextRank's PageRank toward sentences naming the topic (`compressors/textrank.py`),
 weights which RAKE phrases survive into the phrase rungs (`compressors/rake.py`), so the topic survives
@@ -22,6 +24,7 @@ import os
 import re
 from collections import Counter
 from importlib import resources
+from typing import NamedTuple
 
 from compressors import analysis
 
@@ -79,12 +82,31 @@ def _topic_form(folded: str) -> str:
     return analysis.form(folded) if is_topic_word(folded) else ""
 
 
+class About(NamedTuple):
+    """What a chunk is about: the document it was cut from, and the document's title ("" where none)."""
+
+    document: str
+    title: str = ""
+
+
 @functools.lru_cache(maxsize=256)
-def topicality(text: str) -> dict[str, float]:
-    """form -> count in `text` times rarity, for every content word of `text`, in text order.
+def topicality(about: str | About) -> dict[str, float]:
+    """form -> count in the document times rarity, for every content word of it, in text order; a title
+    word the document says gets the document's highest score on top, so title words come first.
 
     Cached (never modify the result): every rung of every variant of every chunk of a document asks
     for the document's."""
+    text, title = (about, "") if isinstance(about, str) else about
+    scores = _counted(text)
+    named = {f for w in analysis.words(title) if (f := _topic_form(analysis.fold(w))) in scores}
+    if not named:
+        return scores
+    lift = max(scores.values())
+    return {f: s + lift if f in named else s for f, s in scores.items()}
+
+
+def _counted(text: str) -> dict[str, float]:
+    """form -> count in `text` times rarity, for every content word of `text`, in text order."""
     # Folded before counting: a document has far fewer distinct folded words than cased ones. Folded
     # all at once, joined by spaces (no word holds one): a call per word cost more than the fold.
     words = analysis.document_words(text)

@@ -23,11 +23,11 @@ from compressors.rake import preload
 from datagen.config import RUN_ONLY, BuildConfig
 from datagen.engines import BuildError, make_executor, submit_slurm
 from datagen.manifest import write_manifest
-from datagen.plan import PlanError, check_plan, dataset_shard_plan, list_files, plan_files, save_plan
+from datagen.plan import Columns, PlanError, check_plan, dataset_shard_plan, list_files, plan_files, save_plan
 from datagen.read import InputError, ReadDocuments, check_readable, dataset_files, dataset_shards, default_corpus
 from datagen.steps import LadderStep, ShardWriter
 from textladder.config import first_difference, to_dict
-from textladder.files import Locked, lock, write_atomic
+from textladder.files import Locked, lock, read_json, write_atomic
 from textladder.hold import hold
 
 OURS = ("build.json", "manifest.json", "data", "logs", ".partial")
@@ -65,9 +65,8 @@ def prepare_out(cfg: BuildConfig, force: bool) -> None:
         for name in OURS:
             if folder.exists(name):
                 folder.rm(name, recursive=True)
-    elif folder.exists("build.json"):
-        with folder.open("build.json", "rt", encoding="utf-8") as f:
-            diff = first_difference(json.load(f), _output_settings(cfg))
+    elif (built := read_json(folder, "build.json")) is not None:
+        diff = first_difference(built, _output_settings(cfg))
         if diff:
             key, was, asked = diff
             raise BuildError(
@@ -79,6 +78,10 @@ def prepare_out(cfg: BuildConfig, force: bool) -> None:
     write_atomic("build.json", json.dumps(_output_settings(cfg), indent=2, ensure_ascii=False) + "\n", fs=folder)
 
 
+def columns_of(cfg: BuildConfig) -> Columns:
+    return Columns(cfg.text_column, cfg.id_column, cfg.title_column)
+
+
 def plan_work(cfg: BuildConfig, logs: str) -> dict:
     """Make the work plan of this build and store it under `logs`, before any task starts."""
     paths = dataset_files(cfg.dataset, cfg.dataset_config, cfg.split) if cfg.dataset else cfg.input
@@ -86,8 +89,8 @@ def plan_work(cfg: BuildConfig, logs: str) -> dict:
         plan = dataset_shard_plan(dataset_shards(cfg.dataset, cfg.dataset_config, cfg.split), cfg.tasks, cfg.dataset)
     else:
         files = list_files(paths)
-        check_readable(files, cfg.text_column, cfg.id_column)
-        plan = plan_files(files, cfg.tasks, [cfg.text_column, cfg.id_column], scratch=f"{logs}/unpacked")
+        check_readable(files, columns_of(cfg))
+        plan = plan_files(files, cfg.tasks, columns_of(cfg), scratch=f"{logs}/unpacked")
     save_plan(logs, plan)
     return plan["summary"]
 
@@ -115,7 +118,7 @@ def _build(cfg: BuildConfig, force: bool) -> dict | None:
     plan = plan or plan_work(cfg, logs)
     hold("datagen:planned")
     pipeline = [
-        ReadDocuments(logs, cfg.dataset_config, cfg.split, cfg.text_column, cfg.id_column),
+        ReadDocuments(logs, cfg.dataset_config, cfg.split, columns_of(cfg)),
         LadderStep(cfg.ladder, cfg.max_words, cfg.val_fraction, bar_slots=cfg.workers),
         ShardWriter(cfg.out),
     ]

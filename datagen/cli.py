@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from textladder.commands import reporting
 from textladder.config import ConfigError, flag_of, load, parse_override
 
 # flag -> (config key, argparse extras); the help, type and choices come from the config's fields, and each
@@ -16,6 +17,7 @@ FLAGS = {
     "split": ("split", {}),
     "text_column": ("text_column", {}),
     "id_column": ("id_column", {}),
+    "title_column": ("title_column", {}),
     "out": ("out", {"metavar": "DIR"}),
     "levels": ("ladder.levels", {}),
     "variants": ("ladder.variants", {}),
@@ -94,11 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     from datagen.read import InputError
     from textladder.files import DamagedFile
 
+    errors = (ConfigError, InputError, BuildError, FileNotFoundError, DamagedFile)
     try:
-        return cmd_build(args) if args.command == "build" else cmd_show(args)
-    except (ConfigError, InputError, BuildError, FileNotFoundError, DamagedFile) as e:
-        print(f"datagen: error: {e}", file=sys.stderr)
-        return 2
+        return reporting("datagen", errors, lambda: cmd_build(args) if args.command == "build" else cmd_show(args))
     except KeyboardInterrupt:
         print("datagen: interrupted; finished tasks are kept: run the same command again to resume", file=sys.stderr)
         return 130

@@ -43,6 +43,12 @@ class BuildConfig:
         default=None,
         metadata={"help": "the column of document ids (none: `id` where there is one, else file and line)"},
     )
+    title_column: str | None = field(
+        default=None,
+        metadata={
+            "help": "the column of document titles, the topic the top rungs keep (none: `title` where there is one)"
+        },
+    )
     out: str | None = field(default=None, metadata={"help": "the output folder (none: ladders/<input>-L<levels>)"})
     max_words: int = field(default=256, metadata={"help": "chunk size: documents are cut into at most this many words"})
     val_fraction: float = field(default=0.05, metadata={"help": "share of documents (by id hash) in the val split"})

@@ -34,7 +34,7 @@ from datatrove.io import get_datafolder
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
-from textladder.files import write_atomic
+from textladder.files import read_json, write_atomic
 
 SUFFIXES = (".txt", ".jsonl", ".jsonl.gz", ".json.gz", ".parquet")
 COMPRESSED = (".gz",)
@@ -116,7 +116,26 @@ def list_files(paths: list[str]) -> list[tuple[str, int]]:
         return [f for entry in pool.map(_entry, paths) for f in entry]
 
 
-def parquet_row_groups(path: str, columns: list[str]) -> list[dict]:
+@dataclass(frozen=True)
+class Columns:
+    """The columns of a record that a build reads. `id` and `title` None: those named so, where a record
+    has them; a column named by a flag must be there."""
+
+    text: str = "text"
+    id: str | None = None
+    title: str | None = None
+
+    def named(self) -> list[tuple[str, str]]:
+        """(column, flag) of each column the input must hold."""
+        flags = (("--text-column", self.text), ("--id-column", self.id), ("--title-column", self.title))
+        return [(column, flag) for flag, column in flags if column]
+
+    def read(self) -> set[str]:
+        """Every column a reader takes where present."""
+        return {self.text, self.id or "id", self.title or "title"}
+
+
+def parquet_row_groups(path: str, columns: Columns) -> list[dict]:
     """[{rows, bytes}] of each row group, from the footer only; bytes count the columns a task reads."""
     import pyarrow.parquet as pq
 
@@ -127,10 +146,10 @@ def parquet_row_groups(path: str, columns: list[str]) -> list[dict]:
     except (OSError, ValueError) as e:
         raise InputError(f"{path}: cannot read the Parquet footer: {e}") from e
     names = meta.schema.to_arrow_schema().names
-    for column, flag in ((columns[0], "--text-column"), (columns[1], "--id-column")):
-        if column and column not in names:
+    for column, flag in columns.named():
+        if column not in names:
             raise InputError(f"{path}: no column {column!r} ({flag}; columns: {', '.join(names)})")
-    wanted = {c for c in columns if c} | {"id"}
+    wanted = columns.read()
     groups = []
     for i in range(meta.num_row_groups):
         rg = meta.row_group(i)
@@ -180,7 +199,7 @@ def _unpacked_units(path: str, size: int, share: float, scratch: str) -> list[Wo
     return units
 
 
-def _units_of(path: str, size: int, share: float, columns: list[str], scratch: str | None) -> list[WorkUnit]:
+def _units_of(path: str, size: int, share: float, columns: Columns, scratch: str | None) -> list[WorkUnit]:
     """The work units of one file: whole, or cut when it is larger than one task's share."""
     kind = kind_of(path)
     if kind == "gz" and scratch and share < size <= UNPACK_MAX:
@@ -228,7 +247,7 @@ def _merge(units: list[WorkUnit]) -> list[WorkUnit]:
     return merged
 
 
-def make_plan(paths: list[str], tasks: int, columns: list[str], scratch: str | None = None) -> dict:
+def make_plan(paths: list[str], tasks: int, columns: Columns, scratch: str | None = None) -> dict:
     """The plan of `paths` for `tasks` tasks: {"summary": ..., "tasks": [[unit, ...], ...]}.
 
     `scratch`: a folder where small compressed files may be unpacked to be split; None keeps them whole.
@@ -236,7 +255,7 @@ def make_plan(paths: list[str], tasks: int, columns: list[str], scratch: str | N
     return plan_files(list_files(paths), tasks, columns, scratch)
 
 
-def plan_files(files: list[tuple[str, int]], tasks: int, columns: list[str], scratch: str | None = None) -> dict:
+def plan_files(files: list[tuple[str, int]], tasks: int, columns: Columns, scratch: str | None = None) -> dict:
     """The plan of files already listed, (path, size) each."""
     share = sum(size for _, size in files) / tasks
     # footers of many remote Parquet files: fetch several at once, the latency is the cost
@@ -277,11 +296,7 @@ def save_plan(logs: str, plan: dict) -> None:
 
 
 def load_summary(logs: str) -> dict | None:
-    folder = get_datafolder(logs)
-    if not folder.exists("plan.json"):
-        return None
-    with folder.open("plan.json", "rt") as f:
-        return json.load(f)
+    return read_json(get_datafolder(logs), "plan.json")
 
 
 def check_plan(logs: str, tasks: int) -> dict | None:

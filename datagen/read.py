@@ -23,7 +23,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from fsspec.core import url_to_fs
 
-from datagen.plan import InputError, WorkUnit, kind_of, task_units
+from datagen.plan import Columns, InputError, WorkUnit, kind_of, task_units
 
 __all__ = ["InputError", "ReadDocuments", "check_readable", "dataset_files", "default_corpus"]
 
@@ -37,6 +37,7 @@ class Row:
     doc_id: str
     text: object  # str normally; anything else is counted as missing text
     invalid_utf8: bool = False
+    title: str = ""  # what the document is called, where the input says: the topic its ladders keep
 
 
 class Counter:
@@ -92,7 +93,20 @@ def _doc_id(record: dict, id_column: str | None, fallback: str) -> str:
     return fallback
 
 
-def _json_row(raw: bytes, fallback: str, id_column: str | None, text_column: str) -> Row:
+def _title(record: dict, title_column: str | None, doc_id: str) -> str:
+    """The row's title column: the one named (which must be there), else `title` when present, else ""."""
+    value = record.get(title_column or "title")
+    if value is None and title_column:
+        raise InputError(f"{doc_id}: no value for the title column {title_column!r} (--title-column)")
+    return value if isinstance(value, str) else ""
+
+
+def _record_row(record: dict, fallback: str, columns: Columns, bad: bool = False) -> Row:
+    doc_id = _doc_id(record, columns.id, fallback)
+    return Row(doc_id, record.get(columns.text), bad, _title(record, columns.title, doc_id))
+
+
+def _json_row(raw: bytes, fallback: str, columns: Columns) -> Row:
     line, bad = _decode(raw)
     try:
         record = json.loads(line)
@@ -100,7 +114,7 @@ def _json_row(raw: bytes, fallback: str, id_column: str | None, text_column: str
         return Row(fallback, None, bad)
     if not isinstance(record, dict):
         return Row(fallback, None, bad)
-    return Row(_doc_id(record, id_column, fallback), record.get(text_column), bad)
+    return _record_row(record, fallback, columns, bad)
 
 
 def _lines(f: Counter, pos: int, stop: int) -> Iterator[tuple[int, int, bytes]]:
@@ -116,27 +130,27 @@ def _lines(f: Counter, pos: int, stop: int) -> Iterator[tuple[int, int, bytes]]:
         pos, index = pos + len(raw), index + 1
 
 
-def _jsonl_range(f: Counter, unit: WorkUnit, text_column: str, id_column: str | None) -> Iterator[Row]:
+def _jsonl_range(f: Counter, unit: WorkUnit, columns: Columns) -> Iterator[Row]:
     """The lines that start in [start, stop): a range starting mid-line skips to the next newline."""
     pos = unit.start
     if pos > 0:
         f.seek(pos - 1)
         pos += len(f.readline()) - 1  # the byte before tells whether `start` begins a line
     for offset, _, raw in _lines(f, pos, unit.stop):
-        yield _json_row(raw, f"{unit.path}@{offset}", id_column, text_column)
+        yield _json_row(raw, f"{unit.path}@{offset}", columns)
 
 
-def _unpacked_lines(f: Counter, unit: WorkUnit, text_column: str, id_column: str | None) -> Iterator[Row]:
+def _unpacked_lines(f: Counter, unit: WorkUnit, columns: Columns) -> Iterator[Row]:
     """Lines of a compressed file's unpacked copy (plan.py), from a line boundary; ids `<file>:<line>`."""
     for _, index, raw in _lines(f, unit.start, unit.stop):
-        yield _json_row(raw, f"{unit.source}:{unit.line + index}", id_column, text_column)
+        yield _json_row(raw, f"{unit.source}:{unit.line + index}", columns)
 
 
-def _gz_lines(f: Counter, unit: WorkUnit, text_column: str, id_column: str | None) -> Iterator[Row]:
+def _gz_lines(f: Counter, unit: WorkUnit, columns: Columns) -> Iterator[Row]:
     with gzip.GzipFile(fileobj=f, mode="rb") as lines:
         for lineno, raw in enumerate(lines, start=1):
             if raw.strip():
-                yield _json_row(raw, f"{unit.path}:{lineno}", id_column, text_column)
+                yield _json_row(raw, f"{unit.path}:{lineno}", columns)
 
 
 def _footer(f: Counter):
@@ -152,21 +166,21 @@ def _footer(f: Counter):
     return pq.read_metadata(io.BytesIO(b"PAR1" + f.read(length + 8)))
 
 
-def _parquet_rows(f: Counter, unit: WorkUnit, text_column: str, id_column: str | None) -> Iterator[Row]:
+def _parquet_rows(f: Counter, unit: WorkUnit, columns: Columns) -> Iterator[Row]:
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(f, metadata=_footer(f))
     names = pf.schema_arrow.names
-    columns = [text_column] + [c for c in {id_column or "id"} - {text_column} if c in names]
+    wanted = [columns.text] + sorted(c for c in columns.read() - {columns.text} if c in names)
     index = sum(pf.metadata.row_group(i).num_rows for i in range(unit.start))
     groups = list(range(unit.start, unit.stop))
-    for batch in pf.iter_batches(row_groups=groups, columns=columns, batch_size=1024):
+    for batch in pf.iter_batches(row_groups=groups, columns=wanted, batch_size=1024):
         for record in batch.to_pylist():
-            yield Row(_doc_id(record, id_column, f"{unit.path}:{index}"), record.get(text_column))
+            yield _record_row(record, f"{unit.path}:{index}", columns)
             index += 1
 
 
-def _txt_rows(f: Counter, unit: WorkUnit, text_column: str, id_column: str | None) -> Iterator[Row]:
+def _txt_rows(f: Counter, unit: WorkUnit, columns: Columns) -> Iterator[Row]:
     text, bad = _decode(f.read())
     yield Row(unit.path, text, bad)
 
@@ -174,7 +188,7 @@ def _txt_rows(f: Counter, unit: WorkUnit, text_column: str, id_column: str | Non
 READERS = {"jsonl": _jsonl_range, "gz": _gz_lines, "lines": _unpacked_lines, "parquet": _parquet_rows, "txt": _txt_rows}
 
 
-def unit_rows(unit: WorkUnit, text_column: str, id_column: str | None, counter_out: list) -> Iterator[Row]:
+def unit_rows(unit: WorkUnit, columns: Columns, counter_out: list) -> Iterator[Row]:
     """The rows of one work unit; any read failure becomes an InputError naming the file.
 
     The unit's Counter is appended to `counter_out`, so the caller can read the bytes it took.
@@ -184,14 +198,14 @@ def unit_rows(unit: WorkUnit, text_column: str, id_column: str | None, counter_o
         with fs.open(bare, "rb") as raw:
             f = Counter(raw)
             counter_out.append(f)
-            yield from READERS[unit.kind](f, unit, text_column, id_column)
+            yield from READERS[unit.kind](f, unit, columns)
     except InputError:
         raise
     except (OSError, EOFError, ValueError) as e:
         raise InputError(f"{unit.name}: cannot read: {e}") from e
 
 
-def check_readable(files: list[tuple[str, int]], text_column: str, id_column: str | None) -> None:
+def check_readable(files: list[tuple[str, int]], columns: Columns) -> None:
     """Fail early, before any task starts, on a missing, unsupported or unreadable input.
 
     Parquet footers are checked by the planner; of the other kinds, the first row of the first file
@@ -205,9 +219,9 @@ def check_readable(files: list[tuple[str, int]], text_column: str, id_column: st
             continue
         seen.add(kind)
         unit = WorkUnit(path, kind, 0, size, size)
-        first = next(iter(unit_rows(unit, text_column, id_column, [])), None)
+        first = next(iter(unit_rows(unit, columns, [])), None)
         if first is not None and kind != "txt" and not isinstance(first.text, str):
-            raise InputError(f"{first.doc_id}: no text in column {text_column!r} (--text-column)")
+            raise InputError(f"{first.doc_id}: no text in column {columns.text!r} (--text-column)")
 
 
 def dataset_files(name: str, config: str | None, split: str) -> list[str] | None:
@@ -240,15 +254,13 @@ def dataset_shards(name: str, config: str | None, split: str) -> int:
     return _open_dataset(name, config, split).n_shards
 
 
-def dataset_shard_rows(
-    unit: WorkUnit, config: str | None, split: str, text_column: str, id_column: str | None
-) -> Iterator[Row]:
+def dataset_shard_rows(unit: WorkUnit, config: str | None, split: str, columns: Columns) -> Iterator[Row]:
     """One shard of a data set that is not plain files (IterableDataset.shard): only its own files are
     streamed, never the whole data set on every task."""
     name, index = unit.path, unit.start
     shard = _open_dataset(name, config, split).shard(num_shards=unit.stop, index=index, contiguous=True)
     for row, record in enumerate(shard):
-        yield Row(_doc_id(record, id_column, f"{name}/{split}/{index}:{row}"), record.get(text_column))
+        yield _record_row(record, f"{name}/{split}/{index}:{row}", columns)
 
 
 class ReadDocuments(PipelineStep):
@@ -257,19 +269,19 @@ class ReadDocuments(PipelineStep):
     name = "📖 read documents"
     type = "📖 - READER"
 
-    def __init__(self, logs: str, dataset_config: str | None, split: str, text_column: str, id_column: str | None):
+    def __init__(self, logs: str, dataset_config: str | None, split: str, columns: Columns):
         super().__init__()
         self.logs, self.dataset_config, self.split = logs, dataset_config, split
-        self.text_column, self.id_column = text_column, id_column
+        self.columns = columns
 
     def rows(self, rank: int) -> Iterator[Row]:
         for unit in task_units(self.logs, rank):
             if unit.kind == "dataset":
-                yield from dataset_shard_rows(unit, self.dataset_config, self.split, self.text_column, self.id_column)
+                yield from dataset_shard_rows(unit, self.dataset_config, self.split, self.columns)
                 continue
             counters: list[Counter] = []
             try:
-                yield from unit_rows(unit, self.text_column, self.id_column, counters)
+                yield from unit_rows(unit, self.columns, counters)
             finally:
                 self.stat_update("bytes_read", value=sum(c.count for c in counters), unit="unit")
 
@@ -281,4 +293,4 @@ class ReadDocuments(PipelineStep):
             if not isinstance(row.text, str):
                 self.stat_update("skipped/missing_text")
                 continue
-            yield Document(text=row.text, id=row.doc_id)
+            yield Document(text=row.text, id=row.doc_id, metadata={"title": row.title} if row.title else {})

@@ -81,7 +81,7 @@ class LadderStep(PipelineStep):
             for i, chunk in enumerate(pieces):
                 with self.track_time():
                     try:
-                        ladder = build(chunk, self.ladder, doc.id, i, doc.text)
+                        ladder = build(chunk, self.ladder, doc.id, i, doc.text, doc.metadata.get("title", ""))
                     except CannotCompress as e:
                         self.stat_update(f"skipped/{e.reason}")
                         continue

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datagen.plan import WorkUnit, make_plan
+from datagen.plan import Columns, WorkUnit, make_plan
 from datagen.read import unit_rows
 from tests.conftest import datagen, rows
 
@@ -42,7 +42,7 @@ def covered(plan) -> list[tuple[str, int]]:
 
 def test_one_big_parquet_spreads_its_row_groups_over_every_task(big_parquet):
     path, _ = big_parquet
-    plan = make_plan([str(path)], 5, ["text", None])
+    plan = make_plan([str(path)], 5, Columns())
     groups = covered(plan)
     assert sorted(groups) == [(str(path), g) for g in range(24)], "each row group in exactly one task"
     per_task = plan["summary"]["bytes_per_task"]
@@ -59,7 +59,7 @@ def test_many_files_are_each_read_by_one_task(tmp_path, corpus_docs):
         (tmp_path / f"part-{i}.jsonl").write_text(
             "".join(json.dumps({"text": t}) + "\n" for t in texts[i * 5 : (i + 1) * 5])
         )
-    plan = make_plan([str(tmp_path)], 3, ["text", None])
+    plan = make_plan([str(tmp_path)], 3, Columns())
     units = [u for task in plan["tasks"] for u in task]
     assert sorted(u.path for u in units) == sorted(str(p) for p in tmp_path.glob("*.jsonl"))
     assert all(u.start == 0 and u.stop == (tmp_path / u.path).stat().st_size for u in units)
@@ -71,7 +71,7 @@ def test_compressed_file_stays_whole(tmp_path, small_corpus):
 
     gz = tmp_path / "c.jsonl.gz"
     gz.write_bytes(gzip.compress(small_corpus.read_bytes()))
-    plan = make_plan([str(gz), str(small_corpus)], 4, ["text", None])
+    plan = make_plan([str(gz), str(small_corpus)], 4, Columns())
     gz_units = [u for task in plan["tasks"] for u in task if u.kind == "gz"]
     assert len(gz_units) == 1 and gz_units[0].stop == gz.stat().st_size
     jsonl_units = [u for task in plan["tasks"] for u in task if u.kind == "jsonl"]
@@ -94,7 +94,7 @@ def test_byte_ranges_read_each_line_once(tmp_path_factory, lines, cuts, crlf):
 
     def read(start, stop):
         unit = WorkUnit(str(path), "jsonl", start, stop, stop - start)
-        return [(r.doc_id, r.text) for r in unit_rows(unit, "text", None, [])]
+        return [(r.doc_id, r.text) for r in unit_rows(unit, Columns(), [])]
 
     pieces = [row for a, b in zip(bounds, bounds[1:]) for row in read(a, b)]
     assert pieces == read(0, size)
