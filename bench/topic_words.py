@@ -6,7 +6,8 @@ Among the chunks whose text holds a content word of the title (forms folded: cas
 prints per source the share whose top rung (variant 0) is a title word, and whose rung L-1 and rung 1
 hold one: with the title given to the ladder (as `datagen build` does where the input has a title
 column), without it (text alone, as for untitled input), and with RAKE's scores alone; next to the
-reference of simply taking the chunk's most frequent content word.
+reference of simply taking the chunk's most frequent content word; then, per source, how often the
+chunk's most topical word from the text alone (counted over the chunk, or over its document) is one.
 
 Usage: python bench/topic_words.py [--levels 4] [--max-words 256] [--show 4]
 """
@@ -19,7 +20,7 @@ import json
 from collections import Counter
 
 from compressors import CannotCompress, LadderConfig, analysis, build
-from compressors.topic import is_topic_word
+from compressors.topic import is_topic_word, topicality
 from datagen.read import default_corpus
 
 SETTINGS = {  # name -> (scorer, title given)
@@ -49,6 +50,22 @@ def titled_chunks(max_words: int) -> dict[str, list[tuple[dict, int, str]]]:
             if wanted & analysis.vocabulary(c):
                 out.setdefault(d["source"], []).append((d, i, c))
     return out
+
+
+def most_topical_word(chunk: str, counted_over: str) -> str:
+    """The chunk's word with the highest topicality counted over `counted_over` (chunk or document)."""
+    topic = topicality(counted_over)
+    return max((analysis.form(w) for w in analysis.words(chunk) if is_topic_word(w)), key=lambda f: topic.get(f, 0.0))
+
+
+def oracle(chunks) -> dict[str, float]:
+    """Before any rung, from the text alone: shares whose most topical word, counted over the chunk or
+    over its document, is a title word (what the ladder's steps could keep at best without the title)."""
+    hits = [(title_words(d["title"]), c, d["text"]) for d, _, c in chunks]
+    return {
+        over: sum(most_topical_word(c, c if over == "chunk" else text) in w for w, c, text in hits) / len(hits)
+        for over in ("chunk", "document")
+    }
 
 
 def ladder(doc: dict, i: int, chunk: str, levels: int, setting: str) -> list[str] | None:
@@ -95,6 +112,12 @@ def main() -> None:
                 f"| {source} | {setting} | {m['chunks']} | {m['top']:.3f} | {m['rung_below']:.3f} | "
                 f"{m['rung_one']:.3f} | {m['reference']:.3f} |"
             )
+    for source, chunks in sorted(by_source.items()):
+        o = oracle(chunks)
+        print(
+            f"{source}: most topical word is a title word, counted over the chunk {o['chunk']:.3f}, "
+            f"over the document {o['document']:.3f}"
+        )
     for source, chunks in sorted(by_source.items()) if args.show else []:
         for doc, i, chunk in chunks[:: max(1, len(chunks) // args.show)][: args.show]:
             print(f"\n{source}: {doc['title']} #{i}")

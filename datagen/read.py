@@ -83,27 +83,20 @@ def _decode(raw: bytes) -> tuple[str, bool]:
         return raw.decode("utf-8", errors="replace"), True
 
 
-def _doc_id(record: dict, id_column: str | None, fallback: str) -> str:
-    """The row's id column: the one named (which must be there), else `id` when present, else `fallback`."""
-    key = id_column or "id"
-    if key in record and record[key] is not None:
-        return str(record[key])
-    if id_column:
-        raise InputError(f"{fallback}: no value for the id column {id_column!r} (--id-column)")
-    return fallback
-
-
-def _title(record: dict, title_column: str | None, doc_id: str) -> str:
-    """The row's title column: the one named (which must be there), else `title` when present, else ""."""
-    value = record.get(title_column or "title")
-    if value is None and title_column:
-        raise InputError(f"{doc_id}: no value for the title column {title_column!r} (--title-column)")
-    return value if isinstance(value, str) else ""
+def _value(record: dict, named: str | None, default: str, where: str):
+    """The record's value in the column `named` (which must hold one), else in `default`, else None."""
+    value = record.get(named or default)
+    if value is None and named:
+        raise InputError(f"{where}: no value for the {default} column {named!r} (--{default}-column)")
+    return value
 
 
 def _record_row(record: dict, fallback: str, columns: Columns, bad: bool = False) -> Row:
-    doc_id = _doc_id(record, columns.id, fallback)
-    return Row(doc_id, record.get(columns.text), bad, _title(record, columns.title, doc_id))
+    """A record's row: its id (`fallback` where it has none), text and title ("" where none)."""
+    found = _value(record, columns.id, "id", fallback)
+    doc_id = fallback if found is None else str(found)
+    title = _value(record, columns.title, "title", doc_id)
+    return Row(doc_id, record.get(columns.text), bad, title if isinstance(title, str) else "")
 
 
 def _json_row(raw: bytes, fallback: str, columns: Columns) -> Row:
