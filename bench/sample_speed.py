@@ -1,4 +1,4 @@
-"""Sampling speed: the step decoder (model/decoder.py, which drops finished rows) against HF `generate`
+"""Sampling speed: the step decoder (model/decoder.py: the T5 step, finished rows dropped) against HF `generate`
 for the same samples, and per token written.
 
 Same process, one torch thread, the cpu-demo export, steps 1 and 2 (the long ones), a batch of `--batch`

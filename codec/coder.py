@@ -140,7 +140,7 @@ def _run_step(model, tok, info: ExportInfo, uppers: list[str], step: int, limit:
                 raise Unfit(f"step {step}: no end within the {limit} tokens the archive allows")
         return torch.tensor([code_token(r, probs[i]) for i, r in enumerate(active)], device=logits.device)
 
-    rows = decode_step(model, tok, fmt, sources, plans, choose)
+    rows = decode_step(model, tok, fmt, sources, plans, choose, exact=True)  # archives outlive this code
     return [str(rung_of(row, u, fmt)) for row, u in zip(rows, uppers)]
 
 

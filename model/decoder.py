@@ -14,8 +14,9 @@ from collections.abc import Callable
 
 import torch
 
+from model import t5_step
 from model.format import StepFormat
-from model.rules import Plan, Row, next_masks, start_rows
+from model.rules import Plan, Row, next_penalties, start_rows
 
 # (constrained logits (b, V) float32 of the rows still writing, their indices) -> next tokens (b,)
 Choose = Callable[[torch.Tensor, list[int]], torch.Tensor]
@@ -30,16 +31,16 @@ def _padded(rows: list[list[int]], pad: int, left: bool, device) -> tuple[torch.
 
 
 class _Seq2Seq:
-    """An encoder-decoder's running state: encoder states, their mask and the decoder's cache."""
+    """An encoder-decoder's running state through the HF forward: encoder states, their mask and the
+    decoder's cache."""
 
-    def __init__(self, model, sources: list[list[int]], pad: int):
+    def __init__(self, model, ids: torch.Tensor, mask: torch.Tensor):
         from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
-        self.model = model
-        ids, self.mask = _padded(sources, pad, left=False, device=model.device)  # (B, S)
+        self.model, self.mask = model, mask  # (B, S)
         self.encoded = model.get_encoder()(input_ids=ids, attention_mask=self.mask).last_hidden_state  # (B, S, d)
         self.cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
-        start = torch.full((len(sources),), model.config.decoder_start_token_id, device=model.device)
+        start = torch.full((ids.shape[0],), model.config.decoder_start_token_id, device=model.device)
         self.logits = self._run(start)
 
     def _run(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -89,6 +90,15 @@ class _Causal:
         self.logits, self.next = out.logits[:, -1], self.next + 1
 
 
+def _start(model, fmt: StepFormat, sources: list[list[int]], pad: int, exact: bool):
+    if fmt.causal:
+        return _Causal(model, sources, pad)
+    ids, mask = _padded(sources, pad, left=False, device=model.device)  # (B, S)
+    if not exact and t5_step.supports(model):
+        return t5_step.T5Step(model, ids, mask)
+    return _Seq2Seq(model, ids, mask)
+
+
 def positions_left(model, fmt: StepFormat, sources: list[list[int]]) -> int | None:
     """Tokens a step may still write within a model's learned positions (GPT-2, BART), None for T5's."""
     cfg = model.config
@@ -100,22 +110,26 @@ def positions_left(model, fmt: StepFormat, sources: list[list[int]]) -> int | No
     return max(1, n - max(map(len, sources))) if fmt.causal else n - 1
 
 
-def decode_step(model, tok, fmt: StepFormat, sources: list[list[int]], plans: list[Plan], choose: Choose) -> list[Row]:
+def decode_step(
+    model, tok, fmt: StepFormat, sources: list[list[int]], plans: list[Plan], choose: Choose, exact: bool = False
+) -> list[Row]:
     """Write one step for every source under its plan; each row's tokens are chosen by `choose`.
 
-    sources: encoder ids (or a decoder-only model's prompts), one per row. Returns the rows, done, each
-    knowing what it wrote (`Row.gap_texts`, model.format.rung_of)."""
+    sources: encoder ids (or a decoder-only model's prompts), one per row. exact: run the HF forward,
+    whose results do not change with this code (the codec's archives), rather than the faster T5 step
+    (model.t5_step) that matches it to float rounding. Returns the rows, done, each knowing what it
+    wrote (`Row.gap_texts`, model.format.rung_of)."""
     rows = start_rows(plans, tok)
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     with torch.no_grad():
-        state = (_Causal if fmt.causal else _Seq2Seq)(model, sources, pad)
+        state = _start(model, fmt, sources, pad, exact)
         active = list(range(len(rows)))
         while active:
             logits = state.logits.float()
-            allowed = next_masks([rows[r] for r in active]).to(logits.device)  # (b, V of the tokenizer)
-            if allowed.shape[-1] < logits.shape[-1]:
-                logits = logits[:, : allowed.shape[-1]]  # ids past the tokenizer's never come
-            tokens = choose(logits.masked_fill(~allowed, float("-inf")), active)  # (b,)
+            penalty = next_penalties([rows[r] for r in active]).to(logits.device)  # (b, V of the tokenizer)
+            if penalty.shape[-1] < logits.shape[-1]:
+                logits = logits[:, : penalty.shape[-1]]  # ids past the tokenizer's never come
+            tokens = choose(logits + penalty, active)  # (b,): -inf where the rules forbid a token
             for r, t in zip(active, tokens.tolist()):
                 rows[r].advance(t)
             keep = [i for i, r in enumerate(active) if not rows[r].done]

@@ -196,6 +196,7 @@ class TokenTable:
         self.continuations = [i for i, b in enumerate(self.bytes) if b and 0x80 <= b[0] <= 0xBF and not self.control[i]]
         self.max_begun = int(self.from_start.begun.max()) + 1  # a budget this large limits no token
         self._masks: dict[tuple, object] = {}
+        self._penalties: dict[tuple, object] = {}
 
     def _effects(self, prefix: bytes, ids) -> Effects:
         v = self.vocab
@@ -241,6 +242,17 @@ class TokenTable:
             import torch
 
             found = self._masks[key] = torch.from_numpy(self._build(key))
+        return found
+
+    def penalty(self, key: tuple):
+        """(V,) float32 tensor: 0 where `mask(key)` allows a token, -inf elsewhere. Added to logits it masks
+        them exactly as masked_fill does, at the cost of one float add (bool tensor ops cost several
+        times more on CPU: bench/sample_speed.py)."""
+        found = self._penalties.get(key)
+        if found is None:
+            import torch
+
+            found = self._penalties[key] = torch.zeros(self.vocab).masked_fill(~self.mask(key), float("-inf"))
         return found
 
     def _build(self, key: tuple) -> np.ndarray:
@@ -462,6 +474,13 @@ def next_masks(rows: list[Row]):
     import torch
 
     return torch.stack([r.table.mask(r.key()) for r in rows])
+
+
+def next_penalties(rows: list[Row]):
+    """(b, V) float32: 0 where each row may write a token next, -inf elsewhere (`TokenTable.penalty`)."""
+    import torch
+
+    return torch.stack([r.table.penalty(r.key()) for r in rows])
 
 
 def teacher_masks(plans: list[Plan], targets: list[list[int]], tok, width: int):

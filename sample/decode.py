@@ -57,44 +57,62 @@ class Decoding:
             check_count("max_new_tokens", self.max_new_tokens)
 
 
-NUCLEUS_FIRST = 256  # tokens a top-p draw looks at first; a row's whole vocabulary is sorted only where it falls short
+REJECTION_ROUNDS = 4  # top-p draws by rejection before a row's vocabulary is sorted
 
 
 def _not_finite() -> FloatingPointError:
     return FloatingPointError("the model produced probabilities that are not finite (NaN or inf weights?)")
 
 
-def _nucleus(logits, top_p: float, generator):
-    """One top-p draw per row (b,) from logits (b, V): the smallest set of likeliest tokens whose probability
-    passes top_p, renormalized. A row whose nucleus lies within its NUCLEUS_FIRST likeliest tokens draws
-    from those (a top-k and a draw over k tokens, where sorting and drawing over V cost several times
-    more: bench/sample_speed.py); the others sort their whole vocabulary. Same distribution either way."""
+def _categorical(probs, generator):
+    """(n, 1) one draw per row from probs (n, V) by the inverse of its cumulative sum: one cumsum and a
+    binary search, where torch.multinomial costs several times more (bench/sample_speed.py). The draw
+    is the first token whose cumulative sum reaches u x the total, u in (0, 1]: a token of probability
+    0 never does first, so it is never drawn, whatever the rounding."""
     import torch
 
-    total = torch.logsumexp(logits, dim=-1, keepdim=True)  # (b, 1)
+    cumulative = probs.cumsum(dim=-1)  # (n, V)
+    total = cumulative[:, -1:]  # (n, 1): not finite where any probability is not
     if not torch.isfinite(total).all():
         raise _not_finite()
-    top, index = logits.topk(min(NUCLEUS_FIRST, logits.shape[-1]), dim=-1)  # (b, k) descending
-    probs = (top - total).exp()
-    before = probs.cumsum(dim=-1) - probs  # (b, k) the mass ahead of each token
-    fits = before[:, -1] + probs[:, -1] > top_p  # (b,)
-    out = torch.empty(logits.shape[0], dtype=torch.long, device=logits.device)
-    if fits.any():
-        rows = fits.nonzero().squeeze(1)
-        kept = probs[rows].masked_fill(before[rows] > top_p, 0.0)
-        out[rows] = index[rows].gather(1, torch.multinomial(kept, 1, generator=generator)).squeeze(1)
-    if not fits.all():
-        rows = (~fits).nonzero().squeeze(1)
-        ordered, order = logits[rows].sort(dim=-1, descending=True)
-        p = ordered.softmax(dim=-1)
-        p = p.masked_fill(p.cumsum(dim=-1) - p > top_p, 0.0)  # the first token is always kept
-        out[rows] = order.gather(1, torch.multinomial(p, 1, generator=generator)).squeeze(1)
+    u = 1 - torch.rand(probs.shape[0], 1, generator=generator, device=probs.device, dtype=probs.dtype)
+    return torch.searchsorted(cumulative, u * total)
+
+
+def _sorted_nucleus(probs, top_p: float, generator):
+    """(n,) top-p draws by sorting each row: the likeliest tokens while the mass before them is at most top_p."""
+    ordered, order = probs.sort(dim=-1, descending=True)
+    ordered = ordered.masked_fill(ordered.cumsum(dim=-1) - ordered > top_p, 0.0)  # the first token is always kept
+    return order.gather(1, _categorical(ordered, generator)).squeeze(1)
+
+
+def _sample(probs, top_p: float, generator):
+    """(b,) one draw per row from probs (b, V), from its nucleus when top_p < 1: the smallest set of likeliest
+    tokens whose probability passes top_p, renormalized. A draw from the whole row lands in its nucleus
+    with probability at least top_p and is kept when the mass of the tokens likelier than it is at most
+    top_p (then it is a draw from the nucleus, exactly); rows that miss REJECTION_ROUNDS times sort."""
+    import torch
+
+    if top_p == 1:
+        return _categorical(probs, generator).squeeze(1)
+    out = torch.empty(probs.shape[0], dtype=torch.long, device=probs.device)
+    rows = torch.arange(probs.shape[0], device=probs.device)
+    for _ in range(REJECTION_ROUNDS):
+        token = _categorical(probs, generator)  # (n, 1)
+        # (n, V) 1.0 where a token is likelier than the draw, else 0.0: a float sign, where comparisons to
+        # bool tensors cost several times more on CPU
+        likelier = (probs - probs.gather(1, token)).sign_().clamp_(min=0)
+        kept = (probs * likelier).sum(dim=-1) <= top_p  # (n,)
+        out[rows[kept]] = token[kept, 0]
+        if kept.all():
+            return out
+        rows, probs = rows[~kept], probs[~kept]
+    out[rows] = _sorted_nucleus(probs, top_p, generator)
     return out
 
 
 def draw(logits, decoding: Decoding, generator=None):
     """One token id per row (b,) from logits (b, V): temperature, then top-k, then top-p (nucleus)."""
-    import torch
 
     if decoding.temperature == 0:
         return logits.argmax(dim=-1)
@@ -102,9 +120,4 @@ def draw(logits, decoding: Decoding, generator=None):
     if decoding.top_k:
         kth = logits.topk(min(decoding.top_k, logits.shape[-1]), dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
-    if decoding.top_p < 1:
-        return _nucleus(logits, decoding.top_p, generator)
-    probs = logits.softmax(dim=-1)
-    if not torch.isfinite(probs).all():
-        raise _not_finite()
-    return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+    return _sample(logits.softmax(dim=-1), decoding.top_p, generator)
