@@ -25,6 +25,7 @@ from model.format import AlignmentError, plan, rung_of, source_ids, target_ids, 
 from model.pairs import Pair
 from model.task import Task
 
+FORWARDS = ("t5-step", "hf")  # CoderSettings.forward
 TOTAL = 1 << 24  # quantization total; constriction's default range coder has 24 bits of precision
 
 
@@ -36,6 +37,13 @@ class CoderSettings:
     brotli: bool = True
     batch: int = 32  # model-coded chunks per pass; the archive records it and unpack codes the same batches
     precision: str = "fp32"  # the model's float precision while coding (resolved: never "auto")
+    # the decoder's forward: "t5-step" (model.t5_step, where it computes the model; else HF's), or "hf"
+    # (HF's always: archives packed before the T5 step, which record none)
+    forward: str = "t5-step"
+
+    @property
+    def exact(self) -> bool:
+        return self.forward == "hf"
 
     def as_dict(self) -> dict:
         """What unpack needs (verify and brotli are pack's alone)."""
@@ -120,8 +128,9 @@ def quantize(p: np.ndarray) -> np.ndarray:
 # --- coding a batch, step by step -------------------------------------------------------------------
 
 
-def _run_step(model, tok, info: ExportInfo, uppers: list[str], step: int, limit: int, code_token):
+def _run_step(model, tok, info: ExportInfo, uppers: list[str], step: int, limit: int, exact: bool, code_token):
     """One step for every chunk of a batch; `code_token(row, probs (V,) float64)` returns the row's token.
+    exact: the HF forward (model.decoder.decode_step), as the archive's settings say.
 
     The rows are planned without a token limit, as teacher forcing is (so the distribution is the
     loss's); `limit` only stops a damaged code that never ends: Unfit past it."""
@@ -140,7 +149,7 @@ def _run_step(model, tok, info: ExportInfo, uppers: list[str], step: int, limit:
                 raise Unfit(f"step {step}: no end within the {limit} tokens the archive allows")
         return torch.tensor([code_token(r, probs[i]) for i, r in enumerate(active)], device=logits.device)
 
-    rows = decode_step(model, tok, fmt, sources, plans, choose, exact=True)  # archives outlive this code
+    rows = decode_step(model, tok, fmt, sources, plans, choose, exact)
     return [str(rung_of(row, u, fmt)) for row, u in zip(rows, uppers)]
 
 
@@ -150,10 +159,17 @@ def _forced(p: np.ndarray) -> int | None:
 
 
 def encode_batch(
-    model, tok, info: ExportInfo, chains: list[list[Pair]], targets: list[list[list[int]]], limits: dict[int, int]
+    model,
+    tok,
+    info: ExportInfo,
+    chains: list[list[Pair]],
+    targets: list[list[list[int]]],
+    limits: dict[int, int],
+    exact: bool,
 ) -> tuple[list[np.ndarray], list[Cost], dict[int, str]]:
     """(the range code of each chunk of a batch as uint32 words, its ideal cost, {chunk: why it cannot be
-    coded}). chains, targets: each chunk's pairs and their target tokens, first step first."""
+    coded}). chains, targets: each chunk's pairs and their target tokens, first step first. limits: each
+    step's token limit; exact: the forward (`CoderSettings.exact`)."""
     import constriction
 
     Categorical = constriction.stream.model.Categorical
@@ -177,12 +193,12 @@ def encode_batch(
             costs[r].tokens += 1
             return t
 
-        _run_step(model, tok, info, [p.source for p in pairs], pairs[0].step, limits[pairs[0].step], code_token)
+        _run_step(model, tok, info, [p.source for p in pairs], pairs[0].step, limits[pairs[0].step], exact, code_token)
     return [e.get_compressed() for e in encoders], costs, unfit
 
 
 def decode_batch(
-    model, tok, info: ExportInfo, tops: list[str], codes: list[np.ndarray], limits: dict[int, int]
+    model, tok, info: ExportInfo, tops: list[str], codes: list[np.ndarray], limits: dict[int, int], exact: bool
 ) -> list[list[Pair]]:
     """Each chunk of a batch from its top rung and range code: every step's rung from the one above. Returns
     each chunk's pairs as decoded, first step first (the last one's target is the text)."""
@@ -198,7 +214,7 @@ def decode_batch(
         return forced if forced is not None else int(decoders[r].decode(Categorical(quantize(p), perfect=False)))
 
     for step in Task(info.task).steps(info.levels):
-        lower = _run_step(model, tok, info, rungs, step, limits[step], code_token)
+        lower = _run_step(model, tok, info, rungs, step, limits[step], exact, code_token)
         for chain, upper, text in zip(chains, rungs, lower):
             chain.append(Pair(step, upper, text))
         rungs = lower

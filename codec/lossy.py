@@ -15,6 +15,7 @@ from codec import container
 from codec.coder import Unfit, steps_of
 from model.export import ExportInfo
 from model.task import Task
+from sample.decode import SAMPLER
 
 LOSSY = 2  # the side stream's kind for a lossy archive
 
@@ -26,6 +27,7 @@ class LossySettings:
     temperature: float = 1.0
     top_p: float = 0.95
     seed: int = 0
+    sampler: int = SAMPLER  # what drew the candidates (sample.decode.SAMPLER): unpack must draw the same
 
     def check(self, info: ExportInfo) -> None:
         if not Task(info.task).expands:
@@ -96,6 +98,21 @@ def pack_side(
             scores.append(score)
         bar.update(len(chunk.encode("utf-8")))
     return scores
+
+
+def recorded(settings: dict, archive) -> LossySettings:
+    """The settings a lossy archive records; a warning where it was drawn by another sampler than this
+    code's: its text is then other expansions of the same stored rungs, not the candidates pack chose."""
+    import sys
+
+    found = LossySettings(**{"sampler": 1, **settings})  # archives before SAMPLER 2 record none
+    if found.sampler != SAMPLER:
+        print(
+            f"codec: warning: {archive} was packed with sampler {found.sampler}, this code draws with "
+            f"{SAMPLER}: unpack writes other expansions of its stored rungs than the ones pack chose",
+            file=sys.stderr,
+        )
+    return found
 
 
 def unpack_side(reader: container.Reader, model, tok, info, settings: LossySettings, bar) -> str:

@@ -21,6 +21,7 @@ import numpy as np
 
 from codec import container
 from codec.coder import (
+    FORWARDS,
     CoderSettings,
     Cost,
     Unfit,
@@ -32,7 +33,7 @@ from codec.coder import (
     targets_of,
 )
 from codec.layout import Layout, cut, rebuild
-from codec.lossy import LOSSY, LossySettings, pack_side, unpack_side
+from codec.lossy import LOSSY, LossySettings, pack_side, recorded, unpack_side
 from codec.online import Learner, OnlineSettings
 from model.export import ExportInfo, ModelError, load
 from model.pairs import Pair
@@ -161,7 +162,9 @@ def _code(
             width = 1 if learner is not None else settings.threads
             batches = [queue[i : i + settings.batch] for i in range(start, len(queue), settings.batch)][:width]
             ahead = side_by_side(
-                lambda b: encode_batch(model, tok, info, [c.pairs for c in b], [c.targets for c in b], limits),
+                lambda b: encode_batch(
+                    model, tok, info, [c.pairs for c in b], [c.targets for c in b], limits, settings.exact
+                ),
                 batches,
                 settings.threads,
             )
@@ -179,7 +182,7 @@ def _code(
             ):
                 bad[r] = "brotli is smaller"
         if settings.verify and not bad:
-            chains = decode_batch(model, tok, info, [c.top for c in batch], codes, limits)
+            chains = decode_batch(model, tok, info, [c.top for c in batch], codes, limits, settings.exact)
             bad = {r: "round trip differs (verify)" for r, c in enumerate(batch) if chains[r][-1].target != c.chunk}
         if bad:
             for r in bad:
@@ -337,7 +340,7 @@ def unpack(
     reader = container.Reader(side)
     kind = reader.uint()
     if kind == LOSSY:
-        write_atomic(out, _unpack_lossy(reader, folder, header, threads).encode("utf-8"))
+        write_atomic(out, _unpack_lossy(reader, folder, header, archive, threads).encode("utf-8"))
         return time.perf_counter() - start
     if kind == container.RAW:
         data = reader.rest()
@@ -352,18 +355,25 @@ def unpack(
     return time.perf_counter() - start
 
 
-def _coder_settings(header: container.Header, threads: int | None) -> CoderSettings:
-    known = {k: v for k, v in header.settings.items() if k in CoderSettings.__dataclass_fields__}
+def _coder_settings(header: container.Header, threads: int | None, archive: Path) -> CoderSettings:
+    known = {"forward": "hf"}  # what archives packed before the T5 step coded with; they record none
+    known |= {k: v for k, v in header.settings.items() if k in CoderSettings.__dataclass_fields__}
+    if known["forward"] not in FORWARDS:
+        raise container.CodecError(
+            f"{archive}: damaged archive: forward {known['forward']!r} is none of {', '.join(FORWARDS)}"
+        )
     settings = CoderSettings(**known)
     return settings if threads is None else CoderSettings(**{**known, "threads": threads})
 
 
-def _unpack_lossy(reader: container.Reader, folder: Path, header: container.Header, threads: int | None) -> str:
-    settings = _coder_settings(header, threads)
+def _unpack_lossy(
+    reader: container.Reader, folder: Path, header: container.Header, archive: Path, threads: int | None
+) -> str:
+    settings = _coder_settings(header, threads, archive)
     setup()
     model, tok, info = load(folder, "cpu", settings.precision)
     with _bar(header.size, "unpack --lossy") as bar:
-        return unpack_side(reader, model, tok, info, LossySettings(**header.settings["lossy"]), bar)
+        return unpack_side(reader, model, tok, info, recorded(header.settings["lossy"], archive), bar)
 
 
 def _read_chunks(reader: container.Reader, words: np.ndarray, archive: Path) -> list:
@@ -393,7 +403,7 @@ def _read_chunks(reader: container.Reader, words: np.ndarray, archive: Path) -> 
 def _unpack_text(
     reader: container.Reader, words: bytes, folder: Path, header: container.Header, archive: Path, threads: int | None
 ) -> str:
-    settings = _coder_settings(header, threads)
+    settings = _coder_settings(header, threads, archive)
     limits = {int(k): v for k, v in header.settings.get("limits", {}).items()}
     chunks = _read_chunks(reader, np.frombuffer(words, dtype="<u4").astype(np.uint32), archive)
     patch, key = [], 0
@@ -411,7 +421,7 @@ def _unpack_text(
         for w in range(0, len(batches), width):
             group = batches[w : w + width]
             decoded = side_by_side(
-                lambda batch: _decode(model, tok, info, [chunks[i] for i in batch], limits, batch, archive),
+                lambda batch: _decode(model, tok, info, [chunks[i] for i in batch], limits, settings, batch, archive),
                 group,
                 width,
             )
@@ -424,10 +434,11 @@ def _unpack_text(
     return rebuild(Layout(chunks, patch))
 
 
-def _decode(model, tok, info, entries, limits, indices, archive) -> list[list[Pair]]:
+def _decode(model, tok, info, entries, limits, settings, indices, archive) -> list[list[Pair]]:
     """A batch's chunks as decoded pairs, each chunk checked against its hash as soon as it is decoded."""
     try:
-        chains = decode_batch(model, tok, info, [e[0] for e in entries], [e[1] for e in entries], limits)
+        tops, codes = [e[0] for e in entries], [e[1] for e in entries]
+        chains = decode_batch(model, tok, info, tops, codes, limits, settings.exact)
     except (Unfit, ValueError, AssertionError) as e:  # the coder's complaints about a damaged code
         raise container.CodecError(
             f"{archive}: damaged archive: chunks {indices[0]}-{indices[-1]} do not decode ({e or type(e).__name__})"

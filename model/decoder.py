@@ -115,9 +115,9 @@ def decode_step(
 ) -> list[Row]:
     """Write one step for every source under its plan; each row's tokens are chosen by `choose`.
 
-    sources: encoder ids (or a decoder-only model's prompts), one per row. exact: run the HF forward,
-    whose results do not change with this code (the codec's archives), rather than the faster T5 step
-    (model.t5_step) that matches it to float rounding. Returns the rows, done, each knowing what it
+    sources: encoder ids (or a decoder-only model's prompts), one per row. exact: run the HF forward
+    rather than the faster T5 step (model.t5_step) that matches it to float rounding (codec archives
+    record which one coded them). Returns the rows, done, each knowing what it
     wrote (`Row.gap_texts`, model.format.rung_of)."""
     rows = start_rows(plans, tok)
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id

@@ -6,13 +6,11 @@ cache that concatenates), which kept sampling from its speed goal (bench/sample_
 computes the same function from the same weights: the self-attention's query, key and value in one
 matmul, a preallocated key/value buffer that doubles when full, the relative position bias tabled
 once, the cross-attention's keys and values computed once per step. Its logits match the HF forward's
-to float rounding (tests/test_decoder.py), not bit for bit, so the codec, whose archives must decode
-the same on every later version, keeps the HF forward.
+to float rounding (tests/test_decoder.py), not bit for bit: a codec archive records which forward
+coded it (codec.coder.CoderSettings.forward), and a change here that moves any float is a new forward.
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 import torch.nn.functional as F
@@ -22,18 +20,12 @@ FIRST_CAPACITY = 64  # decoder positions the key/value buffers hold at first; th
 
 def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
     """T5's layer norm: scale only, no mean; in float32, then the weight's precision, as HF computes it."""
-    x = x * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + eps)
-    return weight * x.to(weight.dtype)
+    return F.rms_norm(x.float(), (x.shape[-1],), eps=eps).to(weight.dtype) * weight
 
 
 def _head_rows(keep: torch.Tensor, heads: int) -> torch.Tensor:
     """(b' H,) the rows of a (b H, ...) layout that belong to the kept rows `keep` (b',)."""
     return (keep[:, None] * heads + torch.arange(heads, device=keep.device)).reshape(-1)
-
-
-def gelu_new(x: torch.Tensor) -> torch.Tensor:
-    """The tanh GELU of T5 v1.1 (transformers' gelu_new)."""
-    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
 
 
 def supports(model) -> bool:
@@ -142,7 +134,7 @@ class T5Step:
         attended = _attend(q, layer.cross_keys_t, layer.cross_values, self.cross_bias).view(b, h * dk)
         x = x + attended @ layer.cross_out
         gate, linear = (rms_norm(x, layer.norms[2], layer.eps) @ layer.wi).chunk(2, dim=-1)
-        return x + (gelu_new(gate) * linear).to(layer.wo.dtype) @ layer.wo
+        return x + (F.gelu(gate, approximate="tanh") * linear).to(layer.wo.dtype) @ layer.wo
 
     def feed(self, tokens: torch.Tensor, keep: torch.Tensor | None) -> None:
         if keep is not None:

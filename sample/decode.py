@@ -7,6 +7,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+# What a seeded draw computes, the decoder's forward and the draw: lossy archives record it, as their
+# candidates are drawn again at unpack. 1: the HF forward and a sort (before 2026-12-03); 2: the T5 step
+# (model.t5_step) and the rejection draw below. Raise it whenever a seed would draw other tokens.
+SAMPLER = 2
 MAX_ROWS = 10_000  # samples one call may ask for (num x tree^steps): the texts are held in memory
 
 

@@ -131,6 +131,37 @@ def test_a_chunk_that_does_not_round_trip_falls_back(tmp_path, ladder_model, mon
     assert (tmp_path / "out").read_bytes() == EMMA.encode()
 
 
+def rewritten(packed: Path, out: Path, **settings) -> Path:
+    """A copy of archive `packed` whose header's settings are updated with `settings` (None: the key removed)."""
+    import json
+    import struct
+    import zlib
+
+    header, _, _ = container.read(packed)
+    blob = packed.read_bytes()
+    (n,) = struct.unpack_from("<I", blob, 4)
+    changed = {k: v for k, v in {**header.settings, **settings}.items() if v is not None}
+    head = zlib.compress(json.dumps({**header.__dict__, "settings": changed}).encode())
+    out.write_bytes(blob[:4] + struct.pack("<I", len(head)) + head + blob[8 + n :])
+    return out
+
+
+def test_archives_from_before_the_t5_step_unpack_with_the_hf_forward(tmp_path, ladder_model, corpus_docs):
+    """An archive records its forward; one that records none (packed before the T5 step) was coded by HF's."""
+    data = corpus_docs[2]["text"][:1500].encode()
+    src, packed = tmp_path / "in", tmp_path / "in.tlz"
+    src.write_bytes(data)
+    pack(src, packed, ladder_model, CoderSettings(brotli=False, forward="hf"))
+    assert container.read(packed)[0].settings["forward"] == "hf"
+    unpack(rewritten(packed, tmp_path / "old.tlz", forward=None), tmp_path / "out")  # as format 2 wrote it before
+    assert (tmp_path / "out").read_bytes() == data
+    header = round_trip(tmp_path, data, ladder_model, brotli=False)  # the default: the T5 step
+    assert header.settings["forward"] == "t5-step"
+    bad = rewritten(tmp_path / "in.tlz", tmp_path / "bad.tlz", forward="magic")
+    with pytest.raises(container.CodecError, match="bad.tlz: damaged archive: forward 'magic'"):
+        unpack(bad, tmp_path / "out2")
+
+
 def test_layout_rebuilds_any_whitespace():
     for text in ["", " a ", "a\r\nb", "x\n\n\n\ny  z\t", "a\u00a0b\u2028c\n", HOSTILE["cut_inside_a_word"].decode()]:
         layout = cut(text, 8)
@@ -263,6 +294,24 @@ def test_lossy_regenerates_the_chosen_candidate(tmp_path, ladder_model, corpus_d
     )
     with pytest.raises(container.CodecError, match="--lossy 9"):
         pack(src, packed, ladder_model, lossy=LossySettings(9, 2), force=True)
+
+
+def test_lossy_archive_of_another_sampler_unpacks_with_a_warning(tmp_path, ladder_model, capsys):
+    from codec.lossy import LossySettings
+    from sample.decode import SAMPLER
+
+    src, packed = tmp_path / "doc", tmp_path / "doc.tlz"
+    src.write_text(EMMA + "\n", encoding="utf-8")
+    pack(src, packed, ladder_model, lossy=LossySettings(2, 2))
+    lossy = container.read(packed)[0].settings["lossy"]
+    assert lossy["sampler"] == SAMPLER
+    unpack(packed, tmp_path / "a")
+    assert "warning" not in capsys.readouterr().err
+    old = rewritten(packed, tmp_path / "old.tlz", lossy={k: v for k, v in lossy.items() if k != "sampler"})
+    unpack(old, tmp_path / "b")
+    err = capsys.readouterr().err
+    assert f"old.tlz was packed with sampler 1, this code draws with {SAMPLER}" in err
+    assert (tmp_path / "b").read_text(encoding="utf-8").strip()  # still an expansion of the stored rung
 
 
 def test_online_round_trips_and_adapts(tmp_path, ladder_model, corpus_docs):
