@@ -34,25 +34,16 @@ def _parser() -> argparse.ArgumentParser:
         "--threads", type=int, default=1, help="batches coded side by side, each on one torch thread (default 1)"
     )
     pk.add_argument("--batch", type=int, default=32, help="chunks coded per pass (default 32; recorded for unpack)")
-    pk.add_argument(
-        "--precision",
-        default="fp32",
-        choices=["auto", "fp32", "bf16"],
-        help="the model's precision while coding (default fp32; auto: bf16 where native; recorded)",
-    )
+    coding = "the model's precision while coding (default fp32; auto: bf16 where native; recorded)"
+    pk.add_argument("--precision", default="fp32", choices=["auto", "fp32", "bf16"], help=coding)
     pk.add_argument(
         "--no-brotli",
         action="store_true",
-        help="code every chunk with the model, even where brotli would store it smaller (to measure it)",
+        help="every chunk by the model, even where brotli is smaller (to measure it)",
     )
     pk.add_argument("--json", action="store_true", help="print the measured sizes and ideal bits as JSON")
-    pk.add_argument(
-        "--lossy",
-        type=int,
-        metavar="RUNG",
-        help="lossy: store rung RUNG of each chunk's ladder and "
-        "the index of the best of --candidates seeded expansions (by chrF)",
-    )
+    lossy = "lossy: store rung RUNG of each chunk's ladder and the index of the best of --candidates expansions (chrF)"
+    pk.add_argument("--lossy", type=int, metavar="RUNG", help=lossy)
     pk.add_argument("--candidates", type=int, default=4, help="expansions drawn per chunk with --lossy (default 4)")
     pk.add_argument(
         "--online",
@@ -63,11 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     pk.add_argument("--online-lr", type=float, default=3e-4, help="Adam step size of --online (default 3e-4)")
     up = _file_command(sub, "unpack", "restore the original bytes of a .tlz archive", "archive")
     up.add_argument("--model", help="the model it was packed with (default: the one named in the archive)")
-    up.add_argument(
-        "--threads",
-        type=int,
-        help="batches decoded side by side (default: as packed; the bytes are the same for any count)",
-    )
+    up.add_argument("--threads", type=int, help="batches decoded side by side (default: as packed; same bytes for any)")
     bn = sub.add_parser("bench", help="bits per byte against gzip, bzip2, xz, zstd, brotli and PPMd")
     bn.add_argument("--input", nargs="*", type=Path, help="files (default: the val documents of --ladders)")
     bn.add_argument("--models", nargs="*", default=None, help="export or run folders (default: every runs/*/export)")

@@ -34,12 +34,8 @@ def make_executor(cfg: BuildConfig, pipeline: list, logging_dir: str):
                 include_dashboard=False,
                 log_to_driver=False,
             )
-        return RayPipelineExecutor(
-            pipeline,
-            **common,
-            cpus_per_task=cfg.ray.cpus_per_task,
-            mem_per_cpu_gb=cfg.ray.mem_per_cpu_gb,
-        )
+        resources = {"cpus_per_task": cfg.ray.cpus_per_task, "mem_per_cpu_gb": cfg.ray.mem_per_cpu_gb}
+        return RayPipelineExecutor(pipeline, **common, **resources)
     if cfg.engine == "slurm":
         from datatrove.executor import SlurmPipelineExecutor
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from evaluation.evaluate import EvalSettings, run, table
 from model.export import ModelError
 from model.pairs import DataError
 from sample.decode import Decoding
+from sample.flags import add_length, add_placement
 from textladder.commands import reporting
 
 
@@ -23,16 +25,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--num", type=int, default=4, help="samples per seed")
     p.add_argument("--temperatures", type=float, nargs="+", default=[0.7, 1.0, 1.3])
     p.add_argument("--top-p", type=float, nargs="+", default=[0.95], help="one or more nucleus sizes")
-    p.add_argument(
-        "--words",
-        type=int,
-        default=None,
-        help="words of every final text (length-matched; default: each model's typical text)",
-    )
+    add_length(p, "the same for every model: length-matched; default: each model's typical text")
     p.add_argument("--rng-seed", type=int, default=0)
-    p.add_argument("--max-new-tokens", type=int, help="length limit of every step (default: enough for its words)")
-    p.add_argument("--device", default=None)
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    add_placement(p)
     p.add_argument("--out", default="eval", help="folder for eval.json and eval.png")
     return p
 
@@ -48,21 +43,9 @@ def evaluate(args) -> int:
     for t in args.temperatures:
         for top_p in args.top_p:
             Decoding(t, top_p, 0, args.max_new_tokens)  # one definition of the valid ranges
-    settings = EvalSettings(
-        models=args.models,
-        judge=args.judge,
-        data=args.data,
-        split=args.split,
-        seeds=args.seeds,
-        num=args.num,
-        temperatures=args.temperatures,
-        top_p=args.top_p,
-        words=args.words,
-        rng_seed=args.rng_seed,
-        max_new_tokens=args.max_new_tokens,
-        device=args.device or ("cuda" if torch.cuda.is_available() else "cpu"),
-        precision=args.precision,
-    )
+    flags = {f.name: getattr(args, f.name) for f in fields(EvalSettings) if hasattr(args, f.name)}  # same names
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    settings = EvalSettings(**{**flags, "device": device})
     result = run(settings, Path(args.out))
     print(table(result))
     print(f"\n{args.out}/eval.json  {args.out}/eval.png")

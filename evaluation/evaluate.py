@@ -285,6 +285,16 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+PANELS = (  # title, x label, y label of the two panels of eval.png
+    ("teacher-forced bits per byte by step (dotted: copy)", "step (rung k → k-1; one-shot: L → 0)", "bits per byte"),
+    (
+        "quality against diversity (labels: temperature)",
+        "generative perplexity under the judge (lower is better)",
+        "distinct-2 within a seed's samples (higher is more diverse)",
+    ),
+)
+
+
 def plot(result: dict, path: Path) -> None:
     """Two panels: teacher-forced bits per byte by step; the frontier, generative perplexity against
     distinct-2, one line per model and top-p across temperatures."""
@@ -311,18 +321,10 @@ def plot(result: dict, path: Path) -> None:
             )
             for t, x, y in pts:
                 b.annotate(f"{t:g}", (x, y), fontsize=7, color=line.get_color())
-    a.set(
-        title="teacher-forced bits per byte by step (dotted: copy)",
-        xlabel="step (rung k → k-1; one-shot: L → 0)",
-        ylabel="bits per byte",
-    )
-    a.legend()
     b.set_xscale("log")
-    b.set(
-        title="quality against diversity (labels: temperature)",
-        xlabel="generative perplexity under the judge (lower is better)",
-        ylabel="distinct-2 within a seed's samples (higher is more diverse)",
-    )
+    for ax, (title, x, y) in zip((a, b), PANELS):
+        ax.set(title=title, xlabel=x, ylabel=y)
+    a.legend()
     b.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -6,60 +6,29 @@ from model.config import ModelConfig
 
 
 def hf_config(cfg: ModelConfig, vocab_size: int, pad_id: int, eos_id: int):
-    """The transformers config of `cfg` for a vocabulary of `vocab_size` tokens."""
+    """The transformers config of `cfg` for a vocabulary of `vocab_size` tokens: our sizes under each
+    library's names for them."""
+    ids = dict(vocab_size=vocab_size, pad_token_id=pad_id, eos_token_id=eos_id)
     if cfg.arch == "gpt2":
         from transformers import GPT2Config
 
-        return GPT2Config(
-            vocab_size=vocab_size,
-            n_embd=cfg.d_model,
-            n_layer=cfg.layers,
-            n_head=cfg.heads,
-            n_inner=cfg.d_ff,
-            n_positions=cfg.max_positions,
-            resid_pdrop=cfg.dropout,
-            embd_pdrop=cfg.dropout,
-            attn_pdrop=cfg.dropout,
-            bos_token_id=eos_id,
-            eos_token_id=eos_id,
-            pad_token_id=pad_id,
-        )
+        sizes = dict(n_embd=cfg.d_model, n_layer=cfg.layers, n_head=cfg.heads, n_inner=cfg.d_ff)
+        drops = dict.fromkeys(("resid_pdrop", "embd_pdrop", "attn_pdrop"), cfg.dropout)
+        return GPT2Config(**ids, **sizes, **drops, n_positions=cfg.max_positions, bos_token_id=eos_id)
     if cfg.arch == "t5":
         from transformers import T5Config
 
-        return T5Config(
-            vocab_size=vocab_size,
-            d_model=cfg.d_model,
-            d_kv=cfg.d_model // cfg.heads,
-            d_ff=cfg.d_ff,
-            num_layers=cfg.layers,
-            num_decoder_layers=cfg.layers,
-            num_heads=cfg.heads,
-            dropout_rate=cfg.dropout,
-            feed_forward_proj="gated-gelu",
-            tie_word_embeddings=True,
-            pad_token_id=pad_id,
-            eos_token_id=eos_id,
-            decoder_start_token_id=pad_id,
-        )
+        sizes = dict(d_model=cfg.d_model, d_kv=cfg.d_model // cfg.heads, d_ff=cfg.d_ff, num_heads=cfg.heads)
+        gelu = dict(feed_forward_proj="gated-gelu", tie_word_embeddings=True)
+        layers = dict.fromkeys(("num_layers", "num_decoder_layers"), cfg.layers)
+        return T5Config(**ids, **sizes, **layers, **gelu, dropout_rate=cfg.dropout, decoder_start_token_id=pad_id)
     from transformers import BartConfig
 
+    per_side = dict(layers=cfg.layers, attention_heads=cfg.heads, ffn_dim=cfg.d_ff)
+    sizes = {f"{side}_{name}": n for side in ("encoder", "decoder") for name, n in per_side.items()}
+    starts = dict.fromkeys(("bos_token_id", "decoder_start_token_id", "forced_eos_token_id"), eos_id)
     return BartConfig(
-        vocab_size=vocab_size,
-        d_model=cfg.d_model,
-        encoder_layers=cfg.layers,
-        decoder_layers=cfg.layers,
-        encoder_attention_heads=cfg.heads,
-        decoder_attention_heads=cfg.heads,
-        encoder_ffn_dim=cfg.d_ff,
-        decoder_ffn_dim=cfg.d_ff,
-        dropout=cfg.dropout,
-        max_position_embeddings=cfg.max_positions,
-        pad_token_id=pad_id,
-        eos_token_id=eos_id,
-        bos_token_id=eos_id,
-        decoder_start_token_id=eos_id,
-        forced_eos_token_id=eos_id,
+        **ids, **sizes, **starts, d_model=cfg.d_model, dropout=cfg.dropout, max_position_embeddings=cfg.max_positions
     )
 
 

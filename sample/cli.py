@@ -12,6 +12,7 @@ from model.export import ModelError, load, resolve
 from model.task import Task
 from sample.decode import Decoding, OptionError
 from sample.expand import expand
+from sample.flags import add_length, add_model
 from textladder.commands import reporting
 
 BOLD, PLAIN = "\033[1m", "\033[0m"
@@ -67,27 +68,14 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", required=True, help="the seed word (or words): the top rung")
     p.add_argument("--steps", type=int, default=None, help="expansion steps (default: the model's levels)")
-    p.add_argument("--model", help="an export folder or run folder (default: the newest run in runs/)")
+    add_model(p)
     p.add_argument("--num", type=int, default=1, help="independent expansions, generated as one batch")
     p.add_argument("--tree", type=int, default=1, help="branch B ways at every step (B^steps leaves)")
-    p.add_argument(
-        "--words",
-        type=int,
-        default=None,
-        help="words of the final text, within -20%%/+25%% (default: the typical text the model was trained on)",
-    )
+    add_length(p, "default: the typical text the model was trained on")
     p.add_argument("--temperature", type=float, default=Decoding.temperature, help="0: greedy (default %(default)s)")
     p.add_argument("--top-p", type=float, default=Decoding.top_p, help="nucleus size, 1: all (default %(default)s)")
     p.add_argument("--top-k", type=int, default=Decoding.top_k)
-    p.add_argument("--max-new-tokens", type=int, help="length limit of every step (default: enough for its words)")
     p.add_argument("--rng-seed", type=int, help="makes the output reproducible on the same machine")
-    p.add_argument("--device", help="cpu, cuda, cuda:1… (default: a GPU when there is one)")
-    p.add_argument(
-        "--precision",
-        default="auto",
-        choices=["auto", "fp32", "bf16", "fp16"],
-        help="the model's float precision (auto: bf16 where the hardware computes it natively)",
-    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument(
         "--show-kept",

@@ -38,6 +38,7 @@ from model.task import Task
 from sample.cli import json_trajectory, open_model
 from sample.decode import Decoding, OptionError, draw
 from sample.expand import BATCH, check_request, minimum_words, row_input
+from sample.flags import add_model
 
 MAX_BODY = 64 * 1024  # bytes of a request body
 OPTIONS = {
@@ -363,7 +364,7 @@ def make_app(engine: Engine, api_key: str | None, timeout: float, max_seed_token
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="sample serve", description=__doc__.splitlines()[0])
-    p.add_argument("--model", help="an export folder or run folder (default: the newest run in runs/)")
+    add_model(p)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument(
@@ -372,8 +373,6 @@ def main(argv: list[str] | None = None) -> int:
         help="require `Authorization: Bearer KEY` (default: $TEXTLADDER_API_KEY, else none)",
     )
     p.add_argument("--timeout", type=float, default=120.0, help="seconds a request may take before it is cut")
-    p.add_argument("--device", help="cpu, cuda, cuda:1… (default: a GPU when there is one)")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     import uvicorn
 
