@@ -11,6 +11,7 @@ hash as its batch is decoded, so damage is reported at once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections import Counter
@@ -149,11 +150,14 @@ def _code(
     stats: PackStats,
     learner: Learner | None,
     bar,
-) -> dict[int, tuple[np.ndarray, Cost]]:
+    give_up=None,
+) -> dict[int, tuple[np.ndarray, Cost]] | None:
     """Code the candidates in batches of settings.batch, in order; a chunk that cannot be coded, does not
     come back (verify) or costs more than brotli leaves the queue and its batch is coded again without it.
     `settings.threads` batches are coded side by side (not with online learning, which goes batch by
-    batch); the results after a batch that loses a chunk are coded again, as the batches shift."""
+    batch); the results after a batch that loses a chunk are coded again, as the batches shift.
+    give_up(coded): called before the last batch is coded again, with every chunk's code as measured;
+    True ends the coding (None comes back) where the archive would not beat brotli of the whole input."""
     coded, start, measured = {}, 0, set()
     ahead: list = []  # results of the batches coded side by side, in order
     while start < len(queue):
@@ -188,6 +192,9 @@ def _code(
             for r in bad:
                 stats.fallbacks[bad[r].split(":")[-1].strip()] += 1
             drop = {batch[r].index for r in bad}
+            kept = {c.index: (codes[r], costs[r]) for r, c in enumerate(batch) if r not in bad}
+            if give_up is not None and start + len(batch) == len(queue) and give_up(coded | kept):
+                return None
             queue[start:] = [c for c in queue[start:] if c.index not in drop]
             ahead = []  # the batches after this one are not the ones coded ahead
             continue
@@ -253,6 +260,42 @@ def _step_limits(cands: list[Candidate]) -> dict[int, int]:
     return limits
 
 
+def _pack_text(
+    layout: Layout,
+    data: bytes,
+    loaded: tuple,
+    settings: CoderSettings,
+    online: OnlineSettings | None,
+    stats: PackStats,
+    side: bytearray,
+    codes: list[np.ndarray],
+    header_of,
+) -> dict:
+    """The lossless side stream and range codes of `layout` into `side` and `codes`; none where brotli of
+    the whole input is sure to be smaller (stats.kind "raw"). Returns the header's settings for unpack."""
+    model, tok, info = loaded
+    cands = _candidates(layout, tok, info, stats)
+    limits = _step_limits(cands)
+    learner = Learner(model, tok, info, online) if online is not None else None
+    extra = {"limits": {str(k): v for k, v in limits.items()}}
+    extra |= {"online": asdict(online)} if online is not None else {}
+    header, tops = header_of(extra), {c.index: c.top for c in cands}
+    raw_bytes = len(_raw(header, data))
+
+    def give_up(coded) -> bool:  # the archive of the codes measured so far is no smaller than brotli's
+        est, est_codes = bytearray(), []
+        _text_side(layout, coded, tops, PackStats(), est, est_codes)
+        return settings.brotli and _blob(header, est, est_codes) >= raw_bytes
+
+    with _bar(stats.input_bytes, "pack") as bar:
+        coded = _code(model, tok, info, list(cands), settings, limits, stats, learner, bar, give_up)
+    if coded is None:
+        stats.kind = "raw"
+    else:
+        _text_side(layout, coded, tops, stats, side, codes)
+    return extra
+
+
 def pack(
     src: Path,
     out: Path,
@@ -272,19 +315,13 @@ def pack(
         lossy.check(info)
     stats = PackStats(input_bytes=len(data))
     side, codes, extra = bytearray(), [], {}
+    header_of = functools.partial(_header, len(data), _sha(data), container.model_identity(folder), settings)
     layout = _layout(data, info)
     if layout is not None and any(layout.chunks):
         setup()
         model, tok, _ = load(folder, "cpu", settings.precision)
         if lossy is None:
-            cands = _candidates(layout, tok, info, stats)
-            limits = _step_limits(cands)
-            learner = Learner(model, tok, info, online) if online is not None else None
-            with _bar(stats.input_bytes, "pack") as bar:
-                coded = _code(model, tok, info, list(cands), settings, limits, stats, learner, bar)
-            _text_side(layout, coded, {c.index: c.top for c in cands}, stats, side, codes)
-            extra = {"limits": {str(k): v for k, v in limits.items()}}
-            extra |= {"online": asdict(online)} if online is not None else {}
+            extra = _pack_text(layout, data, (model, tok, info), settings, online, stats, side, codes, header_of)
         else:
             stats.kind = "lossy"
             with _bar(stats.input_bytes, "pack --lossy") as bar:
@@ -293,12 +330,10 @@ def pack(
         stats.chunks = len(layout.chunks)
     else:
         stats.kind = "raw"
-    header = container.Header(
-        len(data), _sha(data), container.model_identity(folder), container.versions(), {**settings.as_dict(), **extra}
-    )
-    words = np.concatenate(codes).astype("<u4").tobytes() if codes else b""
+    header = header_of(extra)
+    words = _words(codes)
     blob = container.archive(header, bytes(side), words) if stats.kind != "raw" else b""
-    raw = container.archive(header, bytes([container.RAW]) + data, b"")
+    raw = _raw(header, data)
     if stats.kind != "lossy" and (not blob or (settings.brotli and len(raw) <= len(blob))):
         blob, words, stats.kind = raw, b"", "raw"  # brotli of the whole input is smaller: never worse than it
     write_atomic(out, blob)
@@ -306,6 +341,24 @@ def pack(
     stats.side_bytes = stats.archive_bytes - stats.coded_bytes - stats.header_bytes
     stats.seconds = time.perf_counter() - start
     return stats
+
+
+def _header(size: int, sha: str, identity: dict, settings: CoderSettings, extra: dict) -> container.Header:
+    return container.Header(size, sha, identity, container.versions(), {**settings.as_dict(), **extra})
+
+
+def _words(codes: list[np.ndarray]) -> bytes:
+    return np.concatenate(codes).astype("<u4").tobytes() if codes else b""
+
+
+def _blob(header: container.Header, side: bytearray, codes: list[np.ndarray]) -> int:
+    """Bytes of the archive of this side stream and these codes."""
+    return len(container.archive(header, bytes(side), _words(codes)))
+
+
+def _raw(header: container.Header, data: bytes) -> bytes:
+    """The archive that holds brotli's code of the whole input."""
+    return container.archive(header, bytes([container.RAW]) + data, b"")
 
 
 def _read(src: Path) -> bytes:

@@ -348,3 +348,15 @@ def test_unpack_in_a_fresh_process_with_other_threads_gives_the_same_bytes(tmp_p
         proc = codec("unpack", str(packed), "-o", str(out), "--threads", threads)
         assert proc.returncode == 0, proc.stderr
         assert out.read_bytes() == src.read_bytes()
+
+
+def test_pack_gives_up_coding_where_brotli_of_the_whole_input_is_smaller(tmp_path, ladder_model, corpus_docs):
+    """A tiny model loses to brotli on every chunk: pack codes each chunk once (no second pass for the
+    chunks that are left), stores brotli's code of the whole input, and it unpacks."""
+    data = corpus_docs[2]["text"][:2500].encode()
+    src, packed, out = tmp_path / "in", tmp_path / "in.tlz", tmp_path / "out"
+    src.write_bytes(data)
+    stats = pack(src, packed, ladder_model, CoderSettings())
+    assert stats.kind == "raw" and stats.batches == 1 and stats.fallbacks["brotli is smaller"] >= 1
+    unpack(packed, out)
+    assert out.read_bytes() == data
