@@ -280,12 +280,11 @@ def _pack_text(
     extra = {"limits": {str(k): v for k, v in limits.items()}}
     extra |= {"online": asdict(online)} if online is not None else {}
     header, tops = header_of(extra), {c.index: c.top for c in cands}
-    raw_bytes = len(_raw(header, data))
 
     def give_up(coded) -> bool:  # the archive of the codes measured so far is no smaller than brotli's
         est, est_codes = bytearray(), []
         _text_side(layout, coded, tops, PackStats(), est, est_codes)
-        return settings.brotli and _blob(header, est, est_codes) >= raw_bytes
+        return settings.brotli and _blob(header, est, est_codes) >= len(_raw(header, data))
 
     with _bar(stats.input_bytes, "pack") as bar:
         coded = _code(model, tok, info, list(cands), settings, limits, stats, learner, bar, give_up)

@@ -15,6 +15,7 @@ and the non-word rate of the final texts.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -208,18 +209,19 @@ def evaluate_model(path: str, s: EvalSettings, val_files, seeds: list[str], text
 
 
 def held_out(val_files, n_seeds: int, n_chunks: int) -> tuple[list[str], list[tuple[str, str]]]:
-    """(the top rungs of variant 0 of the first held-out chunks, each once; the first held-out chunks
-    with their documents' text as their chunks joined, for the whole-text bits)."""
-    seeds: list[str] = []
+    """(the top rungs of variant 0 of held-out chunks, each once; held-out chunks with their documents'
+    text as their chunks joined, for the whole-text bits), each source in turn (a doc id's part before
+    "/": austen, jargon, wikipedia in the default corpus), so that the first source's chunks do not fill
+    them all."""
+    by_source: dict[str, list[dict]] = {}
     docs: dict[str, list[str]] = {}
     for f in val_files:
         for row in parquet_file(f).read(columns=["doc_id", "text", "ladders"]).to_pylist():
-            top = row["ladders"][0][-1]
-            if len(seeds) < n_seeds and top not in seeds:
-                seeds.append(top)
+            by_source.setdefault(row["doc_id"].split("/")[0], []).append(row)
             docs.setdefault(row["doc_id"], []).append(row["text"])
-    chunks = [(c, "\n\n".join(cs)) for cs in docs.values() for c in cs][:n_chunks]
-    return seeds, chunks
+    order = [r for group in itertools.zip_longest(*by_source.values()) for r in group if r is not None]
+    seeds = list(dict.fromkeys(r["ladders"][0][-1] for r in order))[:n_seeds]
+    return seeds, [(r["text"], "\n\n".join(docs[r["doc_id"]])) for r in order[:n_chunks]]
 
 
 def evaluate(s: EvalSettings) -> dict:

@@ -184,3 +184,19 @@ def test_judge_must_be_a_text_model(evaluated, tmp_path):
         text=True,
     )
     assert proc.returncode == 2 and "judge must be a language model of text" in proc.stderr
+
+
+def test_held_out_takes_each_source_in_turn(small_ladders):
+    """Seeds and whole-text chunks come from every source of the val split in turn, not the first one's."""
+    from evaluation.evaluate import held_out
+    from model.pairs import parquet_file, shards
+
+    files = shards(small_ladders, "val")
+    rows = [r for f in files for r in parquet_file(f).read(columns=["doc_id", "text"]).to_pylist()]
+    source_of = {r["text"]: r["doc_id"].split("/")[0] for r in rows}
+    sources = set(source_of.values())
+    assert len(sources) >= 2, "the shared small build's val split should hold Austen and Wikipedia"
+    seeds, chunks = held_out(files, 4, len(sources))
+    assert {source_of[chunk] for chunk, _ in chunks} == sources
+    assert len(seeds) == 4 and len(set(seeds)) == 4
+    assert all(chunk in document for chunk, document in chunks)
