@@ -327,6 +327,10 @@ class Row:
         self.at_start = False  # right after a fragment that ends in a letter or digit, nothing of the gap yet
         self.words = 0  # words of the rung so far
         self.pending = sum(self.frag_words)  # words of the fragments not placed yet
+        # a fragment that starts with an apostrophe and a letter ("'s") joins a word the gap ends in, so it
+        # may begin one word fewer: the length's lower bound counts fragments at the least they add
+        self.frag_joins = [len(f) > 1 and f[0] in APOSTROPHES and f[1].isalnum() for f in frags]
+        self.pending_least = self.pending - sum(self.frag_joins)
         self.tokens = 0
         self.bounds = plan.words
         self.texts: list[list[str]] = [[]] if plan.fragments is None else []
@@ -369,7 +373,7 @@ class Row:
         if self.bounds is not None and self.bounds[1] is not None:
             budget = max(0, min(self.bounds[1] - self.words - self.pending, t.max_begun))
         if self.bounds is not None and self.plan.limit is not None and not self.prefix:
-            missing = self.bounds[0] - self.words - self.pending  # words the gaps must still begin
+            missing = self.bounds[0] - self.words - self.pending_least  # words the gaps must still begin
             urgent = missing > 0 and self.plan.limit - self.tokens - self._controls_left() <= missing + URGENCY
         at_start = self.at_start and self.state == IN_WORD
         return (
@@ -432,6 +436,7 @@ class Row:
         self._space_after(frag)
         self.words += begun
         self.pending -= self.frag_words[i]
+        self.pending_least -= self.frag_words[i] - self.frag_joins[i]
         self.count += 1
         self.at_start = bool(frag) and frag[-1].isalnum()
         self.texts.append([])

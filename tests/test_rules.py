@@ -12,7 +12,7 @@ import re
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from compressors import analysis
@@ -199,6 +199,7 @@ def untrained(tok):
 
 @settings(deadline=None, max_examples=6)
 @given(temperature=st.sampled_from([0.5, 1.0, 2.0]), rng_seed=st.integers(0, 1000))
+@example(temperature=0.5, rng_seed=505)  # once ended a word short: a fragment "'s…" joined the gap's last word
 def test_untrained_model_chains_hold_their_rules(tok, untrained, temperature, rng_seed):
     from model.export import ExportInfo
     from sample import Decoding, expand_seeds
