@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import itertools
 import json
 import lzma
 import tempfile
@@ -69,7 +68,7 @@ def held_out_documents(ladders: Path) -> dict[str, list[dict]]:
     import gzip as gz
 
     from datagen.read import default_corpus
-    from model.pairs import DataError, parquet_file, shards
+    from model.pairs import DataError, by_source, parquet_file, shards
 
     try:
         files = shards(ladders, "val")
@@ -80,18 +79,16 @@ def held_out_documents(ladders: Path) -> dict[str, list[dict]]:
     ids = {r["doc_id"] for f in files for r in parquet_file(f).read(columns=["doc_id"]).to_pylist()}
     with gz.open(default_corpus(), "rt", encoding="utf-8") as f:
         docs = sorted((d for d in map(json.loads, f) if d["id"] in ids), key=lambda d: d["id"])
-    by_source: dict[str, list[dict]] = {}
-    for d in docs:
-        by_source.setdefault(d["id"].split("/")[0], []).append(d)
-    return by_source
+    return by_source(docs, "id")
 
 
 def held_out_text(ladders: Path, max_bytes: int, sources: list[str] | None = None) -> str:
     """Leading paragraphs of the val documents of `ladders`, one source after another in turn (only
     `sources` where given)."""
-    by_source = held_out_documents(ladders)
-    lists = [by_source.get(s, []) for s in sources] if sources else list(by_source.values())
-    order = [d for group in itertools.zip_longest(*lists) for d in group if d is not None]
+    from model.pairs import in_turn
+
+    documents = held_out_documents(ladders)
+    order = in_turn([documents.get(s, []) for s in sources] if sources else list(documents.values()))
     parts, size = [], 0
     for doc in order:
         head = _leading_paragraphs(doc["text"], min(PER_DOC_BYTES, max_bytes - size))

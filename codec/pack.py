@@ -282,9 +282,7 @@ def _pack_text(
     header, tops = header_of(extra), {c.index: c.top for c in cands}
 
     def give_up(coded) -> bool:  # the archive of the codes measured so far is no smaller than brotli's
-        est, est_codes = bytearray(), []
-        _text_side(layout, coded, tops, PackStats(), est, est_codes)
-        return settings.brotli and _blob(header, est, est_codes) >= len(_raw(header, data))
+        return settings.brotli and not _beats_raw(layout, coded, tops, header, data)
 
     with _bar(stats.input_bytes, "pack") as bar:
         coded = _code(model, tok, info, list(cands), settings, limits, stats, learner, bar, give_up)
@@ -350,9 +348,12 @@ def _words(codes: list[np.ndarray]) -> bytes:
     return np.concatenate(codes).astype("<u4").tobytes() if codes else b""
 
 
-def _blob(header: container.Header, side: bytearray, codes: list[np.ndarray]) -> int:
-    """Bytes of the archive of this side stream and these codes."""
-    return len(container.archive(header, bytes(side), _words(codes)))
+def _beats_raw(layout: Layout, coded: dict, tops: dict[int, str], header: container.Header, data: bytes) -> bool:
+    """Whether the archive of these codes (the chunks without one kept as text) is smaller than the one
+    that holds brotli's code of the whole input."""
+    side, codes = bytearray(), []
+    _text_side(layout, coded, tops, PackStats(), side, codes)
+    return len(container.archive(header, bytes(side), _words(codes))) < len(_raw(header, data))
 
 
 def _raw(header: container.Header, data: bytes) -> bytes:

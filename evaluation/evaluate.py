@@ -15,7 +15,6 @@ and the non-word rate of the final texts.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -26,7 +25,7 @@ from model.align import align
 from model.export import load, resolve
 from model.format import collate, encode
 from model.loss import forward
-from model.pairs import Pair, parquet_file, shards, val_batches
+from model.pairs import Pair, by_source, in_turn, parquet_file, shards, val_batches
 from model.precision import resolve as resolve_precision
 from model.task import Task
 from sample.decode import Decoding
@@ -213,13 +212,11 @@ def held_out(val_files, n_seeds: int, n_chunks: int) -> tuple[list[str], list[tu
     text as their chunks joined, for the whole-text bits), each source in turn (a doc id's part before
     "/": austen, jargon, wikipedia in the default corpus), so that the first source's chunks do not fill
     them all."""
-    by_source: dict[str, list[dict]] = {}
+    rows = [r for f in val_files for r in parquet_file(f).read(columns=["doc_id", "text", "ladders"]).to_pylist()]
     docs: dict[str, list[str]] = {}
-    for f in val_files:
-        for row in parquet_file(f).read(columns=["doc_id", "text", "ladders"]).to_pylist():
-            by_source.setdefault(row["doc_id"].split("/")[0], []).append(row)
-            docs.setdefault(row["doc_id"], []).append(row["text"])
-    order = [r for group in itertools.zip_longest(*by_source.values()) for r in group if r is not None]
+    for row in rows:
+        docs.setdefault(row["doc_id"], []).append(row["text"])
+    order = in_turn(by_source(rows, "doc_id").values())
     seeds = list(dict.fromkeys(r["ladders"][0][-1] for r in order))[:n_seeds]
     return seeds, [(r["text"], "\n\n".join(docs[r["doc_id"]])) for r in order[:n_chunks]]
 

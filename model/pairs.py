@@ -6,6 +6,7 @@ a build folder is named by `data.path` and read through fsspec, as `datagen buil
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,11 +14,36 @@ from pathlib import Path
 from model.task import Pair, Task
 from textladder.files import damaged
 
-__all__ = ["DataError", "Pair", "damaged", "ladder_settings", "parquet_file", "read_pairs", "shards", "val_batches"]
+__all__ = [
+    "DataError",
+    "Pair",
+    "by_source",
+    "damaged",
+    "in_turn",
+    "ladder_settings",
+    "parquet_file",
+    "read_pairs",
+    "shards",
+    "val_batches",
+]
 
 
 class DataError(ValueError):
     pass
+
+
+def by_source(items: list[dict], id_key: str) -> dict[str, list[dict]]:
+    """`items` grouped by the source their document id names: its part before the first "/" (austen,
+    jargon, wikipedia in the default corpus; an id without one is a source of its own), in order."""
+    groups: dict[str, list[dict]] = {}
+    for item in items:
+        groups.setdefault(item[id_key].split("/")[0], []).append(item)
+    return groups
+
+
+def in_turn(groups) -> list:
+    """The items of `groups`, one of each in turn until all are taken: held-out text that no one source fills."""
+    return [item for row in itertools.zip_longest(*groups) for item in row if item is not None]
 
 
 def _filesystem(path: str | Path):

@@ -360,3 +360,24 @@ def test_pack_gives_up_coding_where_brotli_of_the_whole_input_is_smaller(tmp_pat
     assert stats.kind == "raw" and stats.batches == 1 and stats.fallbacks["brotli is smaller"] >= 1
     unpack(packed, out)
     assert out.read_bytes() == data
+
+
+def test_the_early_stop_weighs_the_archive_against_brotli_of_the_whole_input(corpus_docs):
+    """`_beats_raw`, pack's test before it codes the last batch again: short codes beat brotli's whole-input
+    archive, codes longer than the text do not."""
+    import numpy as np
+
+    from codec.coder import Cost
+    from codec.layout import cut
+    from codec.pack import _beats_raw, _header
+
+    text = corpus_docs[2]["text"][:2500]
+    layout = cut(text, 120)
+    assert layout is not None and len(layout.chunks) > 1
+    header, tops = _header(len(text), "0" * 16, {}, CoderSettings(), {}), dict.fromkeys(range(len(layout.chunks)), "w")
+
+    def codes(words: int) -> dict:
+        return {i: (np.zeros(words, dtype=np.uint32), Cost()) for i in range(len(layout.chunks))}
+
+    assert _beats_raw(layout, codes(1), tops, header, text.encode())
+    assert not _beats_raw(layout, codes(len(text)), tops, header, text.encode())
