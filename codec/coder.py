@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -25,7 +26,8 @@ from model.format import AlignmentError, plan, rung_of, source_ids, target_ids, 
 from model.pairs import Pair
 from model.task import Task
 
-FORWARDS = ("t5-step", "hf")  # CoderSettings.forward
+Forward = Literal["t5-step", "hf"]
+FORWARDS: tuple[str, ...] = get_args(Forward)
 TOTAL = 1 << 24  # quantization total; constriction's default range coder has 24 bits of precision
 
 
@@ -39,11 +41,7 @@ class CoderSettings:
     precision: str = "fp32"  # the model's float precision while coding (resolved: never "auto")
     # the decoder's forward: "t5-step" (model.t5_step, where it computes the model; else HF's), or "hf"
     # (HF's always: archives packed before the T5 step, which record none)
-    forward: str = "t5-step"
-
-    @property
-    def exact(self) -> bool:
-        return self.forward == "hf"
+    forward: Forward = "t5-step"
 
     def as_dict(self) -> dict:
         """What unpack needs (verify and brotli are pack's alone)."""
@@ -128,9 +126,9 @@ def quantize(p: np.ndarray) -> np.ndarray:
 # --- coding a batch, step by step -------------------------------------------------------------------
 
 
-def _run_step(model, tok, info: ExportInfo, uppers: list[str], step: int, limit: int, exact: bool, code_token):
+def _run_step(model, tok, info: ExportInfo, uppers: list[str], step: int, limit: int, forward: str, code_token):
     """One step for every chunk of a batch; `code_token(row, probs (V,) float64)` returns the row's token.
-    exact: the HF forward (model.decoder.decode_step), as the archive's settings say.
+    forward: model.decoder.decode_step's, as the archive's settings say.
 
     The rows are planned without a token limit, as teacher forcing is (so the distribution is the
     loss's); `limit` only stops a damaged code that never ends: Unfit past it."""
@@ -149,7 +147,7 @@ def _run_step(model, tok, info: ExportInfo, uppers: list[str], step: int, limit:
                 raise Unfit(f"step {step}: no end within the {limit} tokens the archive allows")
         return torch.tensor([code_token(r, probs[i]) for i, r in enumerate(active)], device=logits.device)
 
-    rows = decode_step(model, tok, fmt, sources, plans, choose, exact)
+    rows = decode_step(model, tok, fmt, sources, plans, choose, forward)
     return [str(rung_of(row, u, fmt)) for row, u in zip(rows, uppers)]
 
 
@@ -165,11 +163,11 @@ def encode_batch(
     chains: list[list[Pair]],
     targets: list[list[list[int]]],
     limits: dict[int, int],
-    exact: bool,
+    forward: str,
 ) -> tuple[list[np.ndarray], list[Cost], dict[int, str]]:
     """(the range code of each chunk of a batch as uint32 words, its ideal cost, {chunk: why it cannot be
     coded}). chains, targets: each chunk's pairs and their target tokens, first step first. limits: each
-    step's token limit; exact: the forward (`CoderSettings.exact`)."""
+    step's token limit; forward: `CoderSettings.forward`."""
     import constriction
 
     Categorical = constriction.stream.model.Categorical
@@ -193,12 +191,14 @@ def encode_batch(
             costs[r].tokens += 1
             return t
 
-        _run_step(model, tok, info, [p.source for p in pairs], pairs[0].step, limits[pairs[0].step], exact, code_token)
+        _run_step(
+            model, tok, info, [p.source for p in pairs], pairs[0].step, limits[pairs[0].step], forward, code_token
+        )
     return [e.get_compressed() for e in encoders], costs, unfit
 
 
 def decode_batch(
-    model, tok, info: ExportInfo, tops: list[str], codes: list[np.ndarray], limits: dict[int, int], exact: bool
+    model, tok, info: ExportInfo, tops: list[str], codes: list[np.ndarray], limits: dict[int, int], forward: str
 ) -> list[list[Pair]]:
     """Each chunk of a batch from its top rung and range code: every step's rung from the one above. Returns
     each chunk's pairs as decoded, first step first (the last one's target is the text)."""
@@ -214,7 +214,7 @@ def decode_batch(
         return forced if forced is not None else int(decoders[r].decode(Categorical(quantize(p), perfect=False)))
 
     for step in Task(info.task).steps(info.levels):
-        lower = _run_step(model, tok, info, rungs, step, limits[step], exact, code_token)
+        lower = _run_step(model, tok, info, rungs, step, limits[step], forward, code_token)
         for chain, upper, text in zip(chains, rungs, lower):
             chain.append(Pair(step, upper, text))
         rungs = lower

@@ -167,7 +167,7 @@ def _code(
             batches = [queue[i : i + settings.batch] for i in range(start, len(queue), settings.batch)][:width]
             ahead = side_by_side(
                 lambda b: encode_batch(
-                    model, tok, info, [c.pairs for c in b], [c.targets for c in b], limits, settings.exact
+                    model, tok, info, [c.pairs for c in b], [c.targets for c in b], limits, settings.forward
                 ),
                 batches,
                 settings.threads,
@@ -186,7 +186,7 @@ def _code(
             ):
                 bad[r] = "brotli is smaller"
         if settings.verify and not bad:
-            chains = decode_batch(model, tok, info, [c.top for c in batch], codes, limits, settings.exact)
+            chains = decode_batch(model, tok, info, [c.top for c in batch], codes, limits, settings.forward)
             bad = {r: "round trip differs (verify)" for r, c in enumerate(batch) if chains[r][-1].target != c.chunk}
         if bad:
             for r in bad:
@@ -491,7 +491,7 @@ def _decode(model, tok, info, entries, limits, settings, indices, archive) -> li
     """A batch's chunks as decoded pairs, each chunk checked against its hash as soon as it is decoded."""
     try:
         tops, codes = [e[0] for e in entries], [e[1] for e in entries]
-        chains = decode_batch(model, tok, info, tops, codes, limits, settings.exact)
+        chains = decode_batch(model, tok, info, tops, codes, limits, settings.forward)
     except (Unfit, ValueError, AssertionError) as e:  # the coder's complaints about a damaged code
         raise container.CodecError(
             f"{archive}: damaged archive: chunks {indices[0]}-{indices[-1]} do not decode ({e or type(e).__name__})"

@@ -30,7 +30,10 @@ SCORERS = ("topic", "rake")
 class LadderConfig:
     levels: int = field(default=4, metadata={"help": "L: rungs 1..L above the text"})
     variants: int = field(default=4, metadata={"help": "K: ladders per chunk"})
-    schedule: str = field(default="geometric", metadata={"help": "length schedule (compressors.schedule)"})
+    schedule: str = field(
+        default="geometric",
+        metadata={"help": "length schedule (compressors.schedule)", "choices": tuple(schedule.SCHEDULES)},
+    )
     temperature: float = field(
         default=1.0, metadata={"help": "sampling temperature of variants 1..K-1; 0 makes them all variant 0"}
     )

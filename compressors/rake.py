@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import chain
 from typing import NamedTuple
 
 import numpy as np
 
 from compressors import analysis
-from compressors.rung import Compressor, Rung
+from compressors.rung import Ranked, Rung
 from compressors.select import CannotCompress, rank_order
 from compressors.topic import About, is_topic_word, rarity, topicality
 
@@ -139,7 +139,7 @@ def _phrase_topicality(about: str | About) -> dict[tuple[str, ...], float]:
 
 
 @dataclass(frozen=True)
-class Rake(Compressor):
+class Rake(Ranked):
     """Keep the best key phrases that fit in `target_words`, at least `min_words` words.
 
     With `about` (the document the text was cut from) phrases are ranked by `topical_scores`, to keep
@@ -148,8 +148,6 @@ class Rake(Compressor):
 
     target_words: int
     min_words: int = 1
-    temperature: float = 0.0
-    about: str | About | None = field(default=None, repr=False)
     name = "rake"
 
     def step(self, source: Rung, rng: np.random.Generator) -> Rung:
@@ -190,15 +188,13 @@ class Rake(Compressor):
 
 
 @dataclass(frozen=True)
-class SingleWord(Compressor):
+class SingleWord(Ranked):
     """The top rung: one content word of the text, possessive dropped ("Apollo's" gives "Apollo").
 
     With `about` (the document the text was cut from), the word of the text most topical in it
     (`compressors.topic`); else the best RAKE word score (degree / frequency) of the text.
     """
 
-    temperature: float = 0.0
-    about: str | About | None = field(default=None, repr=False)
     name = "word"
 
     def step(self, source: Rung, rng: np.random.Generator) -> Rung:

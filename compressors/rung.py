@@ -11,9 +11,13 @@ or read, it is the same (tests/test_ladder.py compares them on the default corpu
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from compressors import analysis
+
+if TYPE_CHECKING:
+    from compressors.topic import About
 
 
 class _once:
@@ -73,3 +77,13 @@ class Compressor:
     def compress(self, text: str, rng) -> str:
         """The rung above `text`, any randomness drawn from the numpy Generator `rng`."""
         return self.step(Rung(text), rng).text
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ranked(Compressor):
+    """A compressor that ranks its units (sentences, phrases, words) and keeps the best: by score at
+    `temperature` 0, else in an order drawn from the scores (compressors.select.rank_order). With
+    `about` (the document the text was cut from) the scores favour its topic (compressors.topic)."""
+
+    temperature: float = 0.0
+    about: str | About | None = field(default=None, repr=False)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import chain
 
 import numpy as np
 
 from compressors import analysis
-from compressors.rung import Compressor, Rung
+from compressors.rung import Ranked, Rung
 from compressors.select import CannotCompress, greedy_fit, rank_order
 from compressors.topic import About, topicality
 
@@ -79,7 +79,7 @@ def scores(text: str, about: str | About | None = None) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class TextRank(Compressor):
+class TextRank(Ranked):
     """Keep the most central sentences that fit in `target_words`, in their original order, one a line.
 
     `min_sentences` keeps enough sentences for the sentence rungs above this one to drop one each, and
@@ -89,8 +89,6 @@ class TextRank(Compressor):
     target_words: int
     min_sentences: int = 1
     min_content_words: int = 1
-    temperature: float = 0.0
-    about: str | About | None = field(default=None, repr=False)  # the document whose topic to keep, see `scores`
     name = "textrank"
 
     def step(self, source: Rung, rng: np.random.Generator) -> Rung:

@@ -6,30 +6,14 @@ import argparse
 import sys
 
 from textladder.commands import reporting
-from textladder.config import ConfigError, flag_of, load, parse_override
+from textladder.config import ConfigError, flag_of, flags, load, parse_override
 
-# flag -> (config key, argparse extras); the help, type and choices come from the config's fields, and each
-# key is also settable as --set KEY=VALUE or from --config FILE
-FLAGS = {
-    "input": ("input", {"metavar": "PATH"}),
-    "dataset": ("dataset", {"metavar": "NAME"}),
-    "dataset_config": ("dataset_config", {"metavar": "NAME"}),
-    "split": ("split", {}),
-    "text_column": ("text_column", {}),
-    "id_column": ("id_column", {}),
-    "title_column": ("title_column", {}),
-    "out": ("out", {"metavar": "DIR"}),
-    "levels": ("ladder.levels", {}),
-    "variants": ("ladder.variants", {}),
-    "temperature": ("ladder.temperature", {}),
-    "schedule": ("ladder.schedule", {"choices": ["geometric", "linear"]}),  # compressors.schedule.SCHEDULES
-    "seed": ("ladder.seed", {}),
-    "max_words": ("max_words", {}),
-    "val_fraction": ("val_fraction", {}),
-    "workers": ("workers", {}),
-    "tasks": ("tasks", {}),
-    "engine": ("engine", {}),
-}
+
+def _flags() -> dict[str, str]:
+    """A flag for every config field with a help; any key is also settable as --set KEY=VALUE or from --config."""
+    from datagen.config import BuildConfig
+
+    return flags(BuildConfig, ("ladder",))
 
 
 def _build_parser(sub) -> None:
@@ -37,8 +21,8 @@ def _build_parser(sub) -> None:
     p.add_argument("--config", metavar="YAML", help="a datagen config file; flags override it")
     from datagen.config import BuildConfig
 
-    for flag, (key, extra) in FLAGS.items():
-        p.add_argument("--" + flag.replace("_", "-"), dest=flag, **flag_of(BuildConfig, key, **extra))
+    for flag, key in _flags().items():
+        p.add_argument("--" + flag.replace("_", "-"), dest=flag, **flag_of(BuildConfig, key))
     p.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="any config key, e.g. slurm.partition=cpu"
     )
@@ -50,7 +34,8 @@ def cmd_build(args) -> int:
     from datagen.config import BuildConfig
 
     overrides = dict(parse_override(item) for item in args.set)
-    overrides.update({key: getattr(args, flag) for flag, (key, _) in FLAGS.items() if getattr(args, flag) is not None})
+    given = {key: getattr(args, flag) for flag, key in _flags().items()}
+    overrides.update({key: value for key, value in given.items() if value is not None})
     cfg = load(BuildConfig, args.config, overrides)
     manifest = run_build(cfg, force=args.force)
     if manifest is None:

@@ -33,10 +33,17 @@ class RayConfig:
 class BuildConfig:
     input: list[str] = field(
         default_factory=list,
-        metadata={"help": ".txt, .jsonl(.gz), .parquet files or folders (default: the default corpus)"},
+        metadata={
+            "help": ".txt, .jsonl(.gz), .parquet files or folders (default: the default corpus)",
+            "metavar": "PATH",
+        },
     )
-    dataset: str | None = field(default=None, metadata={"help": "a Hugging Face data set, by name or local folder"})
-    dataset_config: str | None = field(default=None, metadata={"help": "the configuration of --dataset"})
+    dataset: str | None = field(
+        default=None, metadata={"help": "a Hugging Face data set, by name or local folder", "metavar": "NAME"}
+    )
+    dataset_config: str | None = field(
+        default=None, metadata={"help": "the configuration of --dataset", "metavar": "NAME"}
+    )
     split: str = field(default="train", metadata={"help": "the split of --dataset"})
     text_column: str = field(default="text", metadata={"help": "the column holding the text"})
     id_column: str | None = field(
@@ -49,7 +56,9 @@ class BuildConfig:
             "help": "the column of document titles, the topic the top rungs keep (none: `title` where there is one)"
         },
     )
-    out: str | None = field(default=None, metadata={"help": "the output folder (none: ladders/<input>-L<levels>)"})
+    out: str | None = field(
+        default=None, metadata={"help": "the output folder (none: ladders/<input>-L<levels>)", "metavar": "DIR"}
+    )
     max_words: int = field(default=256, metadata={"help": "chunk size: documents are cut into at most this many words"})
     val_fraction: float = field(default=0.05, metadata={"help": "share of documents (by id hash) in the val split"})
     workers: int = field(default=0, metadata={"help": "processes at once; 0: every core"})

@@ -30,9 +30,29 @@ def _padded(rows: list[list[int]], pad: int, left: bool, device) -> tuple[torch.
     return torch.tensor(ids, device=device), torch.tensor(mask, device=device)
 
 
-class _Seq2Seq:
-    """An encoder-decoder's running state through the HF forward: encoder states, their mask and the
-    decoder's cache."""
+class _HFState:
+    """A running decode through HF's forward; `logits` (b, V) are the next token's for the b live rows."""
+
+    cache: object
+    logits: torch.Tensor
+
+    def feed(self, tokens: torch.Tensor, keep: torch.Tensor | None) -> None:
+        """Append `tokens` (B,), after dropping the rows `keep` (B,) leaves out of every per-row tensor."""
+        if keep is not None:
+            self._keep(keep)
+            self.cache.batch_select_indices(keep)
+            tokens = tokens[keep]
+        self.logits = self._run(tokens)
+
+    def _keep(self, keep: torch.Tensor) -> None:
+        raise NotImplementedError
+
+    def _run(self, tokens: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class _Seq2Seq(_HFState):
+    """An encoder-decoder's running state: encoder states, their mask and the decoder's cache."""
 
     def __init__(self, model, ids: torch.Tensor, mask: torch.Tensor):
         from transformers.cache_utils import DynamicCache, EncoderDecoderCache
@@ -42,6 +62,9 @@ class _Seq2Seq:
         self.cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
         start = torch.full((ids.shape[0],), model.config.decoder_start_token_id, device=model.device)
         self.logits = self._run(start)
+
+    def _keep(self, keep: torch.Tensor) -> None:
+        self.encoded, self.mask = self.encoded[keep], self.mask[keep]
 
     def _run(self, tokens: torch.Tensor) -> torch.Tensor:
         from transformers.modeling_outputs import BaseModelOutput
@@ -55,14 +78,8 @@ class _Seq2Seq:
         )
         return out.logits[:, -1]  # (b, V)
 
-    def feed(self, tokens: torch.Tensor, keep: torch.Tensor | None) -> None:
-        if keep is not None:
-            self.encoded, self.mask, tokens = self.encoded[keep], self.mask[keep], tokens[keep]
-            self.cache.batch_select_indices(keep)
-        self.logits = self._run(tokens)
 
-
-class _Causal:
+class _Causal(_HFState):
     """A decoder-only model's running state: left-padded prompts, their mask, positions and cache."""
 
     def __init__(self, model, prompts: list[list[int]], pad: int):
@@ -75,10 +92,10 @@ class _Causal:
         out = model(input_ids=ids, attention_mask=self.mask, position_ids=positions, cache=self.cache, use_cache=True)
         self.logits, self.next = out.logits[:, -1], self.mask.sum(-1)  # (b, V), (b,)
 
-    def feed(self, tokens: torch.Tensor, keep: torch.Tensor | None) -> None:
-        if keep is not None:
-            self.mask, self.next, tokens = self.mask[keep], self.next[keep], tokens[keep]
-            self.cache.batch_select_indices(keep)
+    def _keep(self, keep: torch.Tensor) -> None:
+        self.mask, self.next = self.mask[keep], self.next[keep]
+
+    def _run(self, tokens: torch.Tensor) -> torch.Tensor:
         self.mask = torch.cat([self.mask, torch.ones_like(self.mask[:, :1])], dim=1)
         out = self.model(
             input_ids=tokens[:, None],
@@ -87,14 +104,15 @@ class _Causal:
             cache=self.cache,
             use_cache=True,
         )
-        self.logits, self.next = out.logits[:, -1], self.next + 1
+        self.next = self.next + 1
+        return out.logits[:, -1]  # (b, V)
 
 
-def _start(model, fmt: StepFormat, sources: list[list[int]], pad: int, exact: bool):
+def _start(model, fmt: StepFormat, sources: list[list[int]], pad: int, forward: str):
     if fmt.causal:
         return _Causal(model, sources, pad)
     ids, mask = _padded(sources, pad, left=False, device=model.device)  # (B, S)
-    if not exact and t5_step.supports(model):
+    if forward == "t5-step" and t5_step.supports(model):
         return t5_step.T5Step(model, ids, mask)
     return _Seq2Seq(model, ids, mask)
 
@@ -111,18 +129,24 @@ def positions_left(model, fmt: StepFormat, sources: list[list[int]]) -> int | No
 
 
 def decode_step(
-    model, tok, fmt: StepFormat, sources: list[list[int]], plans: list[Plan], choose: Choose, exact: bool = False
+    model,
+    tok,
+    fmt: StepFormat,
+    sources: list[list[int]],
+    plans: list[Plan],
+    choose: Choose,
+    forward: str = "t5-step",
 ) -> list[Row]:
     """Write one step for every source under its plan; each row's tokens are chosen by `choose`.
 
-    sources: encoder ids (or a decoder-only model's prompts), one per row. exact: run the HF forward
-    rather than the faster T5 step (model.t5_step) that matches it to float rounding (codec archives
-    record which one coded them). Returns the rows, done, each knowing what it
-    wrote (`Row.gap_texts`, model.format.rung_of)."""
+    sources: encoder ids (or a decoder-only model's prompts), one per row. forward: "t5-step" runs
+    model.t5_step where it computes the model (faster, the same to float rounding), "hf" HF's forward
+    always (codec archives record which one coded them).
+    Returns the rows, done, each knowing what it wrote (`Row.gap_texts`, model.format.rung_of)."""
     rows = start_rows(plans, tok)
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     with torch.no_grad():
-        state = _start(model, fmt, sources, pad, exact)
+        state = _start(model, fmt, sources, pad, forward)
         active = list(range(len(rows)))
         while active:
             logits = state.logits.float()

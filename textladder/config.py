@@ -144,7 +144,18 @@ def dump(obj: Any) -> str:
     return yaml.safe_dump(to_dict(obj), sort_keys=False)
 
 
-__all__ = ["ConfigError", "dump", "first_difference", "flatten", "from_dict", "load", "parse_override", "to_dict"]
+__all__ = [
+    "ConfigError",
+    "dump",
+    "first_difference",
+    "flag_of",
+    "flags",
+    "flatten",
+    "from_dict",
+    "load",
+    "parse_override",
+    "to_dict",
+]
 
 
 def _field(cls: type, dotted: str) -> tuple[dataclasses.Field, Any]:
@@ -155,21 +166,32 @@ def _field(cls: type, dotted: str) -> tuple[dataclasses.Field, Any]:
     return _field(hint, rest) if rest else (f, hint)
 
 
-def flag_of(cls: type, dotted: str, **extra) -> dict:
-    """argparse keyword arguments for the flag of config key `dotted`, read from its field: the help
-    (`metadata["help"]`) and default, the type, choices (a Literal) and nargs (a list). The flag's own
-    default is None, so only flags given override the config."""
+def flag_of(cls: type, dotted: str) -> dict:
+    """argparse keyword arguments for the flag of config key `dotted`, read from its field: the help and
+    metavar (`metadata`), the default, the type, choices (`metadata["choices"]` or a Literal) and nargs (a
+    list). The flag's own default is None, so only flags given override the config."""
     f, hint = _field(cls, dotted)
     default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-    help_text = f.metadata.get("help", "")
     shown = "" if default in (None, [], "") else f" (default {default})"
-    out: dict = {"default": None, "help": help_text + shown}
+    out: dict = {"default": None, "help": f.metadata["help"] + shown}
+    if "metavar" in f.metadata:
+        out["metavar"] = f.metadata["metavar"]
     args = [a for a in get_args(hint) if a is not type(None)]
     base = args[0] if get_origin(hint) in (Union, types.UnionType) and len(args) == 1 else hint
-    if get_origin(base) is Literal:
-        out["choices"] = list(get_args(base))
+    if "choices" in f.metadata or get_origin(base) is Literal:
+        out["choices"] = list(f.metadata.get("choices", get_args(base)))
     elif get_origin(base) is list:
         out["nargs"] = "+"
     elif base in (int, float):
         out["type"] = base
-    return {**out, **extra}
+    return out
+
+
+def flags(cls: type, sections: tuple[str, ...] = ()) -> dict[str, str]:
+    """flag name -> config key, for every field of `cls` and of its `sections` that has a help
+    (`metadata["help"]`): the field's own name is the flag's (--levels sets ladder.levels)."""
+    keys = {f.name: f.name for f in dataclasses.fields(cls) if "help" in f.metadata}
+    for section in sections:
+        inner = get_type_hints(cls)[section]
+        keys.update({f.name: f"{section}.{f.name}" for f in dataclasses.fields(inner) if "help" in f.metadata})
+    return keys

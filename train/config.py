@@ -83,17 +83,19 @@ class CheckpointConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    seed: int = 0
+    hardware: str = "any"  # what this config is sized for, for people (first, as in every shipped config)
+    # what the model is: the step format and the network, which an export describes
     data: DataConfig = field(default_factory=DataConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    # how it is trained (seed: the weights' initialization and the order pairs are drawn in) and the run kept
+    seed: int = 0
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     deepspeed: DeepSpeedConfig = field(default_factory=DeepSpeedConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
-    hardware: str = "any"  # what this config is sized for, for people
 
     @property
     def step_format(self):

@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+from model.task import Task
 from textladder.files import jsonl_records, write_atomic
 
 
@@ -50,18 +51,17 @@ class Metrics:
         if rank == 0 and wandb:
             self.wandb = _wandb_run(wandb, path.parent, config or {})
 
-    def _write(self, record: dict) -> None:
+    def _log(self, record: dict, values: dict[str, float]) -> None:
+        """`record` as a line of metrics.jsonl, and `values` as scalars of TensorBoard and W&B at its step."""
         if self.rank == 0:
             with self.path.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
-
-    def _scalars(self, step: int, values: dict[str, float]) -> None:
         if self.board is not None:
             for name, value in values.items():
-                self.board.add_scalar(name, value, step)
+                self.board.add_scalar(name, value, record["step"])
             self.board.flush()
         if self.wandb is not None:
-            self.wandb.log(values, step=step)
+            self.wandb.log(values, step=record["step"])
 
     def close(self) -> None:
         if self.board is not None:
@@ -98,19 +98,10 @@ class Metrics:
             "elapsed_s": elapsed,
             "time": time.time(),
         }
+        scalars = {"train/loss": loss, "train/lr": lr, "train/tokens_per_s": record["tokens_per_s"]}
         if grad_norm is not None:
-            record["grad_norm"] = grad_norm
-        self._write(record)
-        self._scalars(
-            step,
-            {
-                "train/loss": loss,
-                "train/lr": lr,
-                "train/tokens_per_s": record["tokens_per_s"],
-                **({"train/grad_norm": grad_norm} if grad_norm is not None else {}),
-                **{f"train/loss_step_{k}": v for k, v in by_step.items()},
-            },
-        )
+            record["grad_norm"] = scalars["train/grad_norm"] = grad_norm
+        self._log(record, scalars | {f"train/loss_step_{k}": v for k, v in by_step.items()})
         left = elapsed / step * (max_steps - step)
         steps = " ".join(f"{k}:{v:.3f}" for k, v in by_step.items())
         self._print(
@@ -124,16 +115,10 @@ class Metrics:
         self, step: int, val: dict[str, float], baseline: dict[str, float], bar, overall: float | None = None
     ) -> dict:
         record = {"step": step, "val_loss_by_step": val, "copy_baseline_by_step": baseline}
+        scalars = {f"val/loss_step_{k}": v for k, v in val.items()}
         if overall is not None:
-            record["val_loss"] = overall
-        self._write(record)
-        self._scalars(
-            step,
-            {
-                **({"val/loss": overall} if overall is not None else {}),
-                **{f"val/loss_step_{k}": v for k, v in val.items()},
-            },
-        )
+            record["val_loss"] = scalars["val/loss"] = overall
+        self._log(record, scalars)
         parts = " ".join(f"{k}:{v:.3f}(copy {baseline[k]:.3f})" for k, v in val.items())
         self._print(bar, f"step {step} val loss by step {parts}")
         return record
@@ -218,13 +203,12 @@ def summary(run: Path) -> str:
         lines.append("  step          model    copy-the-input")
         import yaml
 
-        task = (yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")) or {}).get("data", {}).get("task")
+        saved = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")) or {}
+        task = Task(saved.get("data", {}).get("task", "ladder"))
         for k, v in val[-1]["val_loss_by_step"].items():
             copy = val[-1]["copy_baseline_by_step"][k]
-            below = 0 if task == "oneshot" else max(int(k) - 1, 0)
-            lines.append(
-                f"  rung {k} -> {below}  {v:7.4f}  {copy:7.4f}  {'beats copying' if v < copy else 'WORSE than copying'}"
-            )
+            verdict = "beats copying" if v < copy else "WORSE than copying"
+            lines.append(f"  rung {k} -> {task.below(int(k))}  {v:7.4f}  {copy:7.4f}  {verdict}")
     for name in ("loss_curve.png", "export"):
         if (run / name).exists():
             lines.append(f"{name}: {run / name}")
