@@ -10,7 +10,9 @@ row ends. Two ratios:
 - same samples: generate's seconds / the step decoder's seconds for the batch;
 - per token: the step decoder's tokens written per second against generate's positions computed per
   second (batch x its longest row): what one decoding position costs in each loop.
-Each side is timed REPEATS times and the best kept.
+Each side is timed REPEATS times and the best kept. Then the lexicon filter's cost (model.lexicon, what
+`--lexicon` turns on): the step decoder's tokens per second with the filter against without, per step
+(its samples differ, so per token).
 Usage: python bench/sample_speed.py [--model runs/cpu-demo] [--ladders ladders/default-L4] [--batch 16]
 """
 
@@ -26,6 +28,7 @@ from transformers import LogitsProcessor, LogitsProcessorList
 from model.decoder import decode_step
 from model.export import load, resolve
 from model.format import plan, source_ids, words_in
+from model.lexicon import LexiconFilter
 from model.markers import length_bucket
 from model.pairs import shards, val_batches
 from sample.decode import Decoding, draw
@@ -56,7 +59,7 @@ def best(fn) -> tuple[object, float]:
     return result, min(times)
 
 
-def step_decoder(model, tok, info, pairs, decoding: Decoding) -> tuple[list[list[int]], list[list[int]]]:
+def step_decoder(model, tok, info, pairs, decoding: Decoding, narrow=None) -> tuple[list[list[int]], list[list[int]]]:
     """(the batch's samples as token lists, each ending with the end token; the source ids)."""
     fmt = info.step_format
     step = pairs[0].step
@@ -71,7 +74,7 @@ def step_decoder(model, tok, info, pairs, decoding: Decoding) -> tuple[list[list
             written[r].append(t)
         return tokens
 
-    decode_step(model, tok, fmt, sources, plans, choose)
+    decode_step(model, tok, fmt, sources, plans, choose, narrow=narrow)
     return written, sources
 
 
@@ -128,6 +131,23 @@ def main() -> None:
             f"| {step} | {tokens / len(written):.0f} / {longest} | {ours:.2f} | {theirs:.2f} | "
             f"{theirs / ours:.2f}x | {mine:.0f} | {gen:.0f} | {mine / gen:.2f}x |"
         )
+    lexicon_cost(model, tok, info, batches, decoding)
+
+
+def lexicon_cost(model, tok, info, batches, decoding: Decoding) -> None:
+    if info.words is None:
+        print("\nthis export has no lexicon.txt: the filter's cost is not measured")
+        return
+    narrow = LexiconFilter(tok, info.words).penalty
+    print("\n| step | tokens/s without the filter | with it | with / without |")
+    print("|---|---|---|---|")
+    for step in sorted(batches):
+        pairs = batches[step][0]
+        rates = []
+        for with_filter in (None, narrow):
+            (written, _), seconds = best(lambda: step_decoder(model, tok, info, pairs, decoding, with_filter))
+            rates.append(sum(map(len, written)) / seconds)
+        print(f"| {step} | {rates[0]:.0f} | {rates[1]:.0f} | {rates[1] / rates[0]:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ class LossySettings:
     top_p: float = 0.95
     seed: int = 0
     sampler: int = SAMPLER  # what drew the candidates (sample.decode.SAMPLER): unpack must draw the same
+    lexicon: str = "phrases"  # sample.decode.Decoding.lexicon of the draws ("off" in archives before it)
 
     def check(self, info: ExportInfo) -> None:
         if not Task(info.task).expands:
@@ -55,7 +56,7 @@ def expand_one(model, tok, info: ExportInfo, upper: str, settings: LossySettings
     from sample.expand import step_once
 
     generator = torch.Generator().manual_seed((settings.seed * 1_000_003 + chunk) * 65_537 + candidate)
-    decoding = Decoding(settings.temperature, settings.top_p)
+    decoding = Decoding(settings.temperature, settings.top_p, lexicon=settings.lexicon)
     rung = upper
     for k in Task(info.task).steps(settings.rung):
         rung = str(step_once(model, tok, info, [rung], k, decoding, 1, generator, words=None)[0])
@@ -105,7 +106,7 @@ def recorded(settings: dict, archive) -> LossySettings:
     code's: its text is then other expansions of the same stored rungs, not the candidates pack chose."""
     import sys
 
-    found = LossySettings(**{"sampler": 1, **settings})  # archives before SAMPLER 2 record none
+    found = LossySettings(**{"sampler": 1, "lexicon": "off", **settings})  # what archives before them drew with
     if found.sampler != SAMPLER:
         print(
             f"codec: warning: {archive} was packed with sampler {found.sampler}, this code draws with "

@@ -11,7 +11,7 @@ from evaluation.evaluate import EvalSettings, run, table
 from model.export import ModelError
 from model.pairs import DataError
 from sample.decode import Decoding
-from sample.flags import add_length, add_placement
+from sample.flags import add_length, add_lexicon, add_placement
 from textladder.commands import reporting
 
 
@@ -26,6 +26,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--temperatures", type=float, nargs="+", default=[0.7, 1.0, 1.3])
     p.add_argument("--top-p", type=float, nargs="+", default=[0.95], help="one or more nucleus sizes")
     add_length(p, "the same for every model: length-matched; default: each model's typical text")
+    add_lexicon(p)
     p.add_argument("--rng-seed", type=int, default=0)
     add_placement(p)
     p.add_argument("--out", default="eval", help="folder for eval.json and eval.png")
@@ -42,7 +43,7 @@ def evaluate(args) -> int:
 
     for t in args.temperatures:
         for top_p in args.top_p:
-            Decoding(t, top_p, 0, args.max_new_tokens)  # one definition of the valid ranges
+            Decoding(t, top_p, 0, args.max_new_tokens, args.lexicon)  # one definition of the valid ranges
     flags = {f.name: getattr(args, f.name) for f in fields(EvalSettings) if hasattr(args, f.name)}  # same names
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     settings = EvalSettings(**{**flags, "device": device})

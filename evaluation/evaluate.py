@@ -51,6 +51,7 @@ class EvalSettings:
     device: str = "cpu"
     precision: str = "auto"
     max_new_tokens: int | None = None  # None: enough for each step's words
+    lexicon: str = "phrases"  # sample.decode.Decoding.lexicon, for every model
 
 
 def _bytes(texts) -> int:
@@ -120,7 +121,7 @@ def one_step(model, tok, info, flat: dict, s: EvalSettings) -> dict:
 
     out = {}
     torch.manual_seed(s.rng_seed)
-    decoding = Decoding(1.0, s.top_p[0], max_new_tokens=s.max_new_tokens)
+    decoding = Decoding(1.0, s.top_p[0], max_new_tokens=s.max_new_tokens, lexicon=s.lexicon)
     for k, pairs in flat.items():
         pairs = pairs[: s.chrf_pairs]
         hyps = step_once(model, tok, info, [p.source for p in pairs], k, decoding, words=None)
@@ -196,7 +197,7 @@ def evaluate_model(path: str, s: EvalSettings, val_files, seeds: list[str], text
     for temperature in s.temperatures:
         for top_p in s.top_p:
             torch.manual_seed(s.rng_seed)
-            decoding = Decoding(temperature, top_p, max_new_tokens=s.max_new_tokens)
+            decoding = Decoding(temperature, top_p, max_new_tokens=s.max_new_tokens, lexicon=s.lexicon)
             per_seed = expand_seeds(model, tok, info, seeds, info.levels, num=s.num, decoding=decoding, words=words)
             result["chains"][chain_key(temperature, top_p)] = {
                 "temperature": temperature,

@@ -20,6 +20,8 @@ from model.rules import Plan, Row, next_penalties, start_rows
 
 # (constrained logits (b, V) float32 of the rows still writing, their indices) -> next tokens (b,)
 Choose = Callable[[torch.Tensor, list[int]], torch.Tensor]
+# (the rows still writing, their indices) -> (b, V) float32 penalty: 0 where a token may come, -inf where not
+Narrow = Callable[[list[Row], list[int]], torch.Tensor]
 
 
 def _padded(rows: list[list[int]], pad: int, left: bool, device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -136,12 +138,14 @@ def decode_step(
     plans: list[Plan],
     choose: Choose,
     forward: str = "t5-step",
+    narrow: Narrow | None = None,
 ) -> list[Row]:
     """Write one step for every source under its plan; each row's tokens are chosen by `choose`.
 
     sources: encoder ids (or a decoder-only model's prompts), one per row. forward: "t5-step" runs
     model.t5_step where it computes the model (faster, the same to float rounding), "hf" HF's forward
-    always (codec archives record which one coded them).
+    always (codec archives record which one coded them). narrow: a sampling truncation beyond the rules
+    (model.lexicon), a (b, V) penalty for the live rows, applied to each row it leaves some token.
     Returns the rows, done, each knowing what it wrote (`Row.gap_texts`, model.format.rung_of)."""
     rows = start_rows(plans, tok)
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
@@ -153,7 +157,11 @@ def decode_step(
             penalty = next_penalties([rows[r] for r in active]).to(logits.device)  # (b, V of the tokenizer)
             if penalty.shape[-1] < logits.shape[-1]:
                 logits = logits[:, : penalty.shape[-1]]  # ids past the tokenizer's never come
-            tokens = choose(logits + penalty, active)  # (b,): -inf where the rules forbid a token
+            logits = logits + penalty  # -inf where the rules forbid a token
+            if narrow is not None:
+                narrowed = logits + narrow([rows[r] for r in active], active)  # (b, V)
+                logits = torch.where(torch.isfinite(narrowed).any(dim=-1, keepdim=True), narrowed, logits)
+            tokens = choose(logits, active)  # (b,)
             for r, t in zip(active, tokens.tolist()):
                 rows[r].advance(t)
             keep = [i for i, r in enumerate(active) if not rows[r].done]

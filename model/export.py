@@ -5,10 +5,11 @@ description (`ExportInfo`) of how the model expands a ladder. `load()` is the on
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Literal
 
+from model import lexicon
 from model.format import Objective, StepFormat
 from model.markers import marker
 from model.task import Task
@@ -36,6 +37,8 @@ class ExportInfo:
     format_version: int = FORMAT_VERSION
     lengths: bool = False  # targets start with a length token (format 3)
     text_words: int = 0  # median words of the texts (rung 0) it was trained on: sampling's default length
+    # the words of its training text (model.lexicon: the export's lexicon.txt, which `load` reads); None: none
+    words: frozenset[str] | None = field(default=None, compare=False, repr=False)
 
     @property
     def step_format(self) -> StepFormat:
@@ -65,7 +68,8 @@ class ExportInfo:
         )
 
     def write(self, folder: Path) -> None:
-        (folder / "ladder.json").write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        described = {k: v for k, v in asdict(self).items() if k != "words"}
+        (folder / "ladder.json").write_text(json.dumps(described, indent=2), encoding="utf-8")
 
     @classmethod
     def read(cls, folder: Path) -> ExportInfo:
@@ -131,7 +135,7 @@ def load(folder: Path, device: str = "cpu", precision: str = "auto"):
     from model.precision import resolve as resolve_precision
 
     hf_logging.disable_progress_bar()  # a progress bar per load, in every command's output
-    info = ExportInfo.read(folder)
+    info = replace(ExportInfo.read(folder), words=lexicon.read(folder))
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
         precision = resolve_precision(precision, device)[0]

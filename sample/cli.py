@@ -12,7 +12,7 @@ from model.export import ModelError, load, resolve
 from model.task import Task
 from sample.decode import Decoding, OptionError
 from sample.expand import expand
-from sample.flags import add_length, add_model
+from sample.flags import add_length, add_lexicon, add_model
 from textladder.commands import reporting
 
 BOLD, PLAIN = "\033[1m", "\033[0m"
@@ -75,6 +75,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=Decoding.temperature, help="0: greedy (default %(default)s)")
     p.add_argument("--top-p", type=float, default=Decoding.top_p, help="nucleus size, 1: all (default %(default)s)")
     p.add_argument("--top-k", type=int, default=Decoding.top_k)
+    add_lexicon(p)
     p.add_argument("--rng-seed", type=int, help="makes the output reproducible on the same machine")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument(
@@ -108,7 +109,7 @@ def run(args) -> int:
 
     if not args.seed.strip():
         raise OptionError("seed", "is empty: give a word to expand")
-    decoding = Decoding(args.temperature, args.top_p, args.top_k, args.max_new_tokens)  # checked before loading
+    decoding = Decoding(args.temperature, args.top_p, args.top_k, args.max_new_tokens, args.lexicon)  # checked first
     folder, model, tokenizer, info, device, precision = open_model(args.model, args.device, args.precision)
     steps = info.levels if args.steps is None else args.steps
     rng_seed = args.rng_seed if args.rng_seed is not None else secrets.randbelow(2**31)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 # candidates are drawn again at unpack. 1: the HF forward and a sort (before 2026-12-03); 2: the T5 step
 # (model.t5_step) and the rejection draw below. Raise it whenever a seed would draw other tokens.
 SAMPLER = 2
+LEXICON_MODES = ("phrases", "all", "off")  # Decoding.lexicon
 MAX_ROWS = 10_000  # samples one call may ask for (num x tree^steps): the texts are held in memory
 
 
@@ -48,6 +49,9 @@ class Decoding:
     top_p: float = 0.9  # nucleus: the smallest set of tokens holding this much probability; 1: all
     top_k: int = 0  # 0: no top-k cut
     max_new_tokens: int | None = None  # tokens per step; None: enough for the step's length, at least export's limit
+    # words a step writes must be words of the training text (model.lexicon) in: "phrases", the phrase rungs
+    # (whose word pieces every rung below keeps); "all", every rung; "off", none
+    lexicon: str = "phrases"
 
     def __post_init__(self):
         _number("temperature", self.temperature, float)
@@ -59,6 +63,8 @@ class Decoding:
         check_count("top_k", self.top_k, least=0)
         if self.max_new_tokens is not None:
             check_count("max_new_tokens", self.max_new_tokens)
+        if self.lexicon not in LEXICON_MODES:
+            raise OptionError("lexicon", f"{self.lexicon!r} is none of {', '.join(LEXICON_MODES)}")
 
 
 REJECTION_ROUNDS = 4  # top-p draws by rejection before a row's vocabulary is sorted

@@ -9,16 +9,22 @@ Length: the final text is asked to have `words` words (default: the typical text
 on). Each step is told its rung's length bucket and held inside it (model.rules): rung j aims at
 words^(1 - j/L), the ladder's geometric schedule, and every rung has more words than the one above,
 so the final text has `words` words within -20%/+25%.
+
+Lexicon: with `Decoding.lexicon` "phrases" (the default) the steps that write a phrase rung may write only
+words of the model's training text (model.lexicon), as the ladder's phrase rungs hold nothing else; "all"
+asks it of every step, "off" of none.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 from model.align import Rung
 from model.decoder import decode_step, positions_left
 from model.export import ExportInfo
 from model.format import plan, rung_of, source_ids, words_in
+from model.lexicon import LexiconFilter
 from model.markers import bucket_bounds, length_bucket
 from model.task import Task
 from sample.decode import MAX_ROWS, Decoding, OptionError, check_count, draw
@@ -45,6 +51,28 @@ def length_of(rung: int, words: int, levels: int, upper_words: int) -> tuple[int
     high = None if high is None else max(high, low)
     target = max(low, target if high is None else min(target, high))
     return length_bucket(target), (low, high)
+
+
+def is_phrase_rung(info: ExportInfo, rung: int, words: int | None) -> bool:
+    """Whether rung `rung` of a chain toward `words` words is made of phrases, as compressors.ladder makes
+    rungs that aim at fewer than `min_sentence_words` words (the chunk: the model's typical text)."""
+    words = words or info.text_words or info.max_words
+    least = info.ladder.get("min_sentence_words", 0)
+    return 0 < rung < info.levels and round(words ** (1 - rung / info.levels)) < least
+
+
+def lexicon_narrow(tok, info: ExportInfo, decoding: Decoding, step: int, words: int | None):
+    """The lexicon filter of `step` (model.lexicon) as decode_step's `narrow`, or None where it is off."""
+    if info.words is None or decoding.lexicon == "off":
+        return None
+    if decoding.lexicon == "phrases" and not is_phrase_rung(info, Task(info.task).below(step), words):
+        return None
+    return lexicon_filter(tok, info.words).penalty
+
+
+@functools.lru_cache(maxsize=8)
+def lexicon_filter(tok, words: frozenset[str]) -> LexiconFilter:
+    return LexiconFilter(tok, words)
 
 
 def row_input(model, tok, info: ExportInfo, upper: str, step: int, decoding: Decoding, words: int | None):
@@ -82,14 +110,14 @@ def step_once(
 
     words: the final text's length the chain aims at (None: no length asked; the model picks its own)."""
     fmt = info.step_format
+    narrow = lexicon_narrow(tok, info, decoding, step, words)
     uppers = [r for r in rungs for _ in range(branches)]
     out: list[Rung] = []
     for i in range(0, len(uppers), BATCH):
         part = uppers[i : i + BATCH]
         sources, plans = zip(*(row_input(model, tok, info, u, step, decoding, words) for u in part))
-        rows = decode_step(
-            model, tok, fmt, list(sources), list(plans), lambda logits, _: draw(logits, decoding, generator)
-        )
+        choose = lambda logits, _: draw(logits, decoding, generator)  # noqa: E731
+        rows = decode_step(model, tok, fmt, list(sources), list(plans), choose, narrow=narrow)
         out += [rung_of(row, upper, fmt) for row, upper in zip(rows, part)]
     return out
 

@@ -29,3 +29,16 @@ def add_length(p: argparse.ArgumentParser, default: str) -> None:
     """--words and --max-new-tokens; `default` says what happens without --words."""
     p.add_argument("--words", type=int, default=None, help=f"words of the final text, within -20%%/+25%% ({default})")
     p.add_argument("--max-new-tokens", type=int, help="length limit of every step (default: enough for its words)")
+
+
+def add_lexicon(p: argparse.ArgumentParser) -> None:
+    """--lexicon: which rungs' written words must be words of the training text (model.lexicon)."""
+    from sample.decode import LEXICON_MODES, Decoding
+
+    p.add_argument(
+        "--lexicon",
+        default=Decoding.lexicon,
+        choices=LEXICON_MODES,
+        help="words a step writes must be words of the model's training text, in the phrase rungs, every "
+        "rung or none (default %(default)s)",
+    )

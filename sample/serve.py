@@ -7,7 +7,7 @@ in one batched pass (model.decoder takes rows of different steps, lengths and de
 concurrent users share passes instead of queueing behind each other.
 
     POST /v1/expand   {"seed", "steps", "num", "tree", "temperature", "top_p", "top_k", "words",
-                       "rng_seed", "max_new_tokens", "stream"} -> what `sample --json` prints; with
+                       "rng_seed", "max_new_tokens", "lexicon", "stream"} -> what `sample --json` prints; with
                        "stream": true, server-sent events: one `rung` event per rung written, then `done`
     GET  /healthz     200 once the model is loaded (503 before)
     GET  /            the page
@@ -37,7 +37,7 @@ from model.format import rung_of, source_ids
 from model.task import Task
 from sample.cli import json_trajectory, open_model
 from sample.decode import Decoding, OptionError, draw
-from sample.expand import BATCH, check_request, minimum_words, row_input
+from sample.expand import BATCH, check_request, lexicon_narrow, minimum_words, row_input
 from sample.flags import add_model
 
 MAX_BODY = 64 * 1024  # bytes of a request body
@@ -52,6 +52,7 @@ OPTIONS = {
     "words": int,
     "rng_seed": int,
     "max_new_tokens": int,
+    "lexicon": str,
     "stream": bool,
 }
 
@@ -147,6 +148,24 @@ class Engine:
                 rows += [(job, t[-1])] * branches
         return rows, taken
 
+    def _narrow(self, rows: list[tuple[Job, str]]):
+        """decode_step's `narrow` for rows of several jobs: each row's lexicon filter (sample.expand), if any."""
+        import torch
+
+        filters = [
+            lexicon_narrow(self.tok, self.info, job.decoding, job.steps[job.done_steps], job.words) for job, _ in rows
+        ]
+        if not any(filters):
+            return None
+        width = len(self.tok)
+
+        def narrow(live, indices: list[int]):
+            return torch.cat(
+                [filters[r]([row]) if filters[r] else torch.zeros(1, width) for row, r in zip(live, indices)]
+            )
+
+        return narrow
+
     def _pass(self, active: list[Job]) -> None:
         import torch
 
@@ -168,7 +187,7 @@ class Engine:
                 out[positions] = draw(logits[positions], job.decoding, job.generator).cpu()
             return out.to(logits.device)
 
-        written = decode_step(self.model, self.tok, fmt, sources, plans, choose)
+        written = decode_step(self.model, self.tok, fmt, sources, plans, choose, narrow=self._narrow(rows))
         self.passes += 1
         self.rows_in_passes += len(rows)
         pos = 0
@@ -217,6 +236,7 @@ def parse_options(body: bytes, info, default_words: int | None) -> dict:
             float(raw.get("top_p", Decoding.top_p)),
             raw.get("top_k", 0),
             raw.get("max_new_tokens"),
+            raw.get("lexicon", Decoding.lexicon),
         )
         if default_words is not None and "words" not in raw:
             words = max(words, minimum_words(info, seed, steps)) if isinstance(steps, int) else words

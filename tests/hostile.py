@@ -384,6 +384,7 @@ CASES: list[Case] = [
     Case("sample", "`--top-p -1`", "--top-p -1.0 is out of range", 2, sample_with("--top-p", "-1")),
     Case("sample", "`--top-p nan`", "--top-p nan is not a finite number", 2, sample_with("--top-p", "nan")),
     Case("sample", "`--top-k -1`", "--top-k -1 is out of range", 2, sample_with("--top-k", "-1")),
+    Case("sample", "`--lexicon some`", "--lexicon: invalid choice: 'some'", 2, sample_with("--lexicon", "some")),
     Case(
         "sample",
         "`--max-new-tokens -1`",

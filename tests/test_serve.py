@@ -129,6 +129,7 @@ BAD = [
     (json.dumps({"seed": "x", "num": 5000, "tree": 3}).encode(), 422, "num", "more than"),
     (json.dumps({"seed": "x", "temperature": -1}).encode(), 422, "temperature", "below 0"),
     (json.dumps({"seed": "x", "top_p": 2}).encode(), 422, "top_p", "out of range"),
+    (json.dumps({"seed": "x", "lexicon": "some"}).encode(), 422, "lexicon", "none of phrases, all, off"),
     (json.dumps({"seed": "x", "words": 0}).encode(), 422, "words", "out of range"),
     (json.dumps({"seed": "one two three four five", "words": 3}).encode(), 422, "words", "needs at least"),
     (json.dumps({"seed": " ".join(["word"] * 400)}).encode(), 422, "seed", "longer than"),

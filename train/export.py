@@ -10,6 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
+from model import lexicon
 from model.export import ExportInfo
 from model.format import Encoded
 
@@ -44,6 +45,8 @@ def export(engine, tokenizer, run: Path, info: ExportInfo, rank: int) -> Path:
         module.config.dtype = torch.float32
         module.save_pretrained(str(tmp), state_dict=state, safe_serialization=True)
         tokenizer.save_pretrained(str(tmp))
+        if (run / lexicon.FILE).exists():  # a run started before lexicons exports none
+            shutil.copy(run / lexicon.FILE, tmp / lexicon.FILE)
         info.write(tmp)
         shutil.rmtree(out, ignore_errors=True)
         os.replace(tmp, out)

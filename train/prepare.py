@@ -49,17 +49,23 @@ def training_texts(data_path: str, max_texts: int):
 
 
 def prepare_tokenizer(data_path: str, cfg: TokenizerConfig, run: Path, levels: int, rank: int):
-    """The run's tokenizer folder: trained on the ladders (or copied from tokenizer.path) once, by rank 0."""
+    """The run's tokenizer folder, trained on the ladders (or copied from tokenizer.path), and the run's
+    lexicon (model.lexicon: the words of those ladders, counted in the same pass), once, by rank 0."""
     import torch.distributed as dist
 
+    from model import lexicon
     from model.tokenizer import load_tokenizer, train_tokenizer
 
     folder = run / "tokenizer"
     if rank == 0 and not (folder / "tokenizer_config.json").exists():
+        counter = lexicon.WordCounter()
+        texts = training_texts(data_path, cfg.max_texts)
         if cfg.path:
             tok = load_tokenizer(cfg.path, levels)
+            counter.count(texts)
         else:
-            tok = train_tokenizer(training_texts(data_path, cfg.max_texts), cfg.vocab_size, levels, cfg.min_frequency)
+            tok = train_tokenizer(counter.counted(texts), cfg.vocab_size, levels, cfg.min_frequency)
+        lexicon.write(run, counter.words())
         tok.save_pretrained(str(folder))
     dist.barrier()
     return load_tokenizer(folder, levels)
