@@ -28,7 +28,7 @@ class LossySettings:
     top_p: float = 0.95
     seed: int = 0
     sampler: int = SAMPLER  # what drew the candidates (sample.decode.SAMPLER): unpack must draw the same
-    lexicon: str = "phrases"  # sample.decode.Decoding.lexicon of the draws ("off" in archives before it)
+    lexicon: str = "all"  # sample.decode.Decoding.lexicon of the draws ("off" in archives before it)
 
     def check(self, info: ExportInfo) -> None:
         if not Task(info.task).expands:

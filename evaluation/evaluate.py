@@ -51,7 +51,7 @@ class EvalSettings:
     device: str = "cpu"
     precision: str = "auto"
     max_new_tokens: int | None = None  # None: enough for each step's words
-    lexicon: str = "phrases"  # sample.decode.Decoding.lexicon, for every model
+    lexicon: str = "all"  # sample.decode.Decoding.lexicon, for every model
 
 
 def _bytes(texts) -> int:

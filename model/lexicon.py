@@ -13,6 +13,7 @@ text), compared case-folded; a run of digits is always a word.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections import Counter
@@ -26,6 +27,8 @@ from model.rules import IN_WORD, Row, token_table
 FILE = "lexicon.txt"
 MIN_COUNT = 2  # a word met once is as likely a typo or an OCR slip as a word
 RUN = re.compile(r"[^\W_]+")  # letters and digits, as str.isalnum (model.rules' word characters)
+_TRAILING = re.compile(r"[^\W_]+$")
+PIECES = 12  # the written pieces (tokens' texts) a partial word is read from
 
 
 class WordCounter:
@@ -69,13 +72,19 @@ class LexiconFilter:
         table = token_table(tok)
         self.words = words
         self.prefixes = {w[:i] for w in words for i in range(1, len(w) + 1)}
+        self.sorted_words = sorted(words)
         self.static = np.zeros(table.vocab, dtype=bool)  # (V,): the token's own words pass
         groups: dict[tuple[str, bool], list[int]] = {}
         for i, data in enumerate(table.bytes):
             lead, closes, ok = ("", True, True) if table.control[i] else self._split(data)
             self.static[i] = ok
             groups.setdefault((lead, closes), []).append(i)
-        self.groups = [(lead, closes, np.array(ids)) for (lead, closes), ids in groups.items()]
+        ids = {key: np.array(found) for key, found in groups.items()}
+        empty = np.zeros(0, dtype=np.int64)
+        # lead -> (the tokens with it that go on in the word, those that end the word after it)
+        self.by_lead = {lead: (ids.get((lead, False), empty), ids.get((lead, True), empty)) for lead, _ in ids if lead}
+        self.bare = ids.get(("", True), empty)  # tokens that end the word at once (control tokens among them)
+        self.digit_leads = [lead for lead in self.by_lead if lead.isdigit()]
 
     def _split(self, data: bytes) -> tuple[str, bool, bool]:
         try:
@@ -98,15 +107,33 @@ class LexiconFilter:
     def is_prefix(self, run: str) -> bool:
         return run.isdigit() or run in self.prefixes
 
-    @functools.lru_cache(maxsize=4096)
     def mask(self, partial: str) -> np.ndarray:
-        """(V,) bool: the tokens that keep the word begun as `partial` ("" outside a word) on its way to one."""
-        out = self.static.copy()
-        for lead, closes, ids in self.groups:
-            word = partial + lead
-            if not (self.is_word(word) if closes else self.is_prefix(word)) and word:
-                out[ids] = False
-        return out
+        """(V,) bool: the tokens that keep the word begun as `partial` ("" outside a word) on its way to one.
+
+        Built from the lexicon words that go on from `partial`: each of their continuations that is a
+        token's lead allows the tokens that go on with it, and a whole one those that end the word there."""
+        out = np.zeros_like(self.static)
+        out[self.bare] = partial == "" or self.is_word(partial)
+        leads = set(self.digit_leads) if partial == "" or partial.isdigit() else set()
+        ends = set(leads)
+        for word in self._completions(partial):
+            rest = word[len(partial) :]
+            leads.update(rest[:i] for i in range(1, len(rest) + 1))
+            ends.add(rest)
+        for lead in leads & self.by_lead.keys():
+            going, ending = self.by_lead[lead]
+            out[going] = True
+            if lead in ends:
+                out[ending] = True
+        return out & self.static
+
+    def _completions(self, partial: str):
+        """The lexicon words that begin with `partial`, in order."""
+        start = bisect.bisect_left(self.sorted_words, partial)
+        for word in self.sorted_words[start:]:
+            if not word.startswith(partial):
+                return
+            yield word
 
     def penalty(self, rows: list[Row], _indices: list[int] | None = None):
         """(b, V) float32: 0 where each row may write a token as far as the lexicon goes, -inf elsewhere; a row
@@ -114,15 +141,24 @@ class LexiconFilter:
         signature of model.decoder's `narrow`."""
         import torch
 
-        every = np.ones_like(self.static)
-        masks = np.stack([every if r.prefix else self.mask(partial_word(r)) for r in rows])
-        return torch.zeros(masks.shape, dtype=torch.float32).masked_fill_(torch.from_numpy(~masks), float("-inf"))
+        return torch.stack([self._penalty(None if r.prefix else partial_word(r)) for r in rows])
+
+    @functools.lru_cache(maxsize=1024)  # 16 KB each at 4,000 tokens
+    def _penalty(self, partial: str | None):
+        """`mask(partial)` as a (V,) float32 penalty, built once per partial (None: no limit)."""
+        import torch
+
+        if partial is None:
+            return torch.zeros(len(self.static))
+        return torch.zeros(len(self.static)).masked_fill_(torch.from_numpy(~self.mask(partial)), float("-inf"))
 
 
 def partial_word(row: Row) -> str:
     """The letters and digits the row's current gap ends in, case-folded, while it is inside a word."""
     if row.state != IN_WORD or not row.texts or not row.texts[-1]:
         return ""
-    text = "".join(row.texts[-1])
-    m = re.search(r"[^\W_]+$", text)
+    pieces = row.texts[-1]
+    m = _TRAILING.search(pieces[-1])
+    if m is None or m.start() == 0:  # the word began in an earlier token: read back a few more
+        m = _TRAILING.search("".join(pieces[-PIECES:]))  # a word of more tokens is rarer than a typo
     return m.group(0).casefold() if m else ""

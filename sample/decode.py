@@ -49,9 +49,9 @@ class Decoding:
     top_p: float = 0.9  # nucleus: the smallest set of tokens holding this much probability; 1: all
     top_k: int = 0  # 0: no top-k cut
     max_new_tokens: int | None = None  # tokens per step; None: enough for the step's length, at least export's limit
-    # words a step writes must be words of the training text (model.lexicon) in: "phrases", the phrase rungs
-    # (whose word pieces every rung below keeps); "all", every rung; "off", none
-    lexicon: str = "phrases"
+    # words a step writes must be words of the training text (model.lexicon) in: "all", every rung (the
+    # frontier of docs/evaluation.md); "phrases", the phrase rungs (whose word pieces every rung below keeps)
+    lexicon: str = "all"
 
     def __post_init__(self):
         _number("temperature", self.temperature, float)

@@ -10,9 +10,9 @@ on). Each step is told its rung's length bucket and held inside it (model.rules)
 words^(1 - j/L), the ladder's geometric schedule, and every rung has more words than the one above,
 so the final text has `words` words within -20%/+25%.
 
-Lexicon: with `Decoding.lexicon` "phrases" (the default) the steps that write a phrase rung may write only
-words of the model's training text (model.lexicon), as the ladder's phrase rungs hold nothing else; "all"
-asks it of every step, "off" of none.
+Lexicon: with `Decoding.lexicon` "all" (the default) every step may write only words of the model's
+training text (model.lexicon); "phrases" asks it only of the steps that write a phrase rung (whose word
+pieces every rung below keeps), "off" of none.
 """
 
 from __future__ import annotations
