@@ -52,11 +52,12 @@ def file_hash(*paths: Path) -> str:
 
 
 def model_identity(folder: Path) -> dict:
-    """What must match between pack and unpack: weights, architecture, ladder settings, tokenizer."""
+    """What must match between pack and unpack: weights, architecture, ladder settings, tokenizer, lexicon."""
     return {
         "path": str(folder.resolve()),
         "model_sha256": file_hash(folder / "model.safetensors", folder / "config.json", folder / "ladder.json"),
         "tokenizer_sha256": file_hash(folder / "tokenizer.json", folder / "tokenizer_config.json"),
+        "lexicon_sha256": file_hash(folder / "lexicon.txt"),  # what lossy draws are filtered by
     }
 
 

@@ -101,8 +101,8 @@ def _brotli_size(data: bytes) -> int:
 def check_model(header: container.Header, folder: Path) -> None:
     """CodecError (exit 2) unless `folder` is the model the archive was packed with."""
     found = container.model_identity(folder)
-    for key in ("model_sha256", "tokenizer_sha256"):
-        if found[key] != header.model[key]:
+    for key in ("model_sha256", "tokenizer_sha256", "lexicon_sha256"):
+        if key in header.model and found[key] != header.model[key]:  # archives before lexicons record none
             what = key.split("_")[0]
             raise container.CodecError(
                 f"{folder}: not the model this archive was packed with ({what} hash "
@@ -316,7 +316,7 @@ def pack(
     layout = _layout(data, info)
     if layout is not None and any(layout.chunks):
         setup()
-        model, tok, _ = load(folder, "cpu", settings.precision)
+        model, tok, info = load(folder, "cpu", settings.precision)  # its lexicon too: lossy draws use it
         if lossy is None:
             extra = _pack_text(layout, data, (model, tok, info), settings, online, stats, side, codes, header_of)
         else:
