@@ -68,7 +68,7 @@ class ExportInfo:
         )
 
     def write(self, folder: Path) -> None:
-        described = {k: v for k, v in asdict(self).items() if k != "words"}
+        described = {k: v for k, v in asdict(replace(self, words=None)).items() if k != "words"}
         (folder / "ladder.json").write_text(json.dumps(described, indent=2), encoding="utf-8")
 
     @classmethod

@@ -157,12 +157,10 @@ class Engine:
         ]
         if not any(filters):
             return None
-        width = len(self.tok)
+        free = torch.zeros(1, len(self.tok))  # a row with no filter
 
         def narrow(live, indices: list[int]):
-            return torch.cat(
-                [filters[r]([row]) if filters[r] else torch.zeros(1, width) for row, r in zip(live, indices)]
-            )
+            return torch.cat([filters[r]([row]) if filters[r] else free for row, r in zip(live, indices)])
 
         return narrow
 

@@ -192,6 +192,9 @@ def flags(cls: type, sections: tuple[str, ...] = ()) -> dict[str, str]:
     (`metadata["help"]`): the field's own name is the flag's (--levels sets ladder.levels)."""
     keys = {f.name: f.name for f in dataclasses.fields(cls) if "help" in f.metadata}
     for section in sections:
-        inner = get_type_hints(cls)[section]
-        keys.update({f.name: f"{section}.{f.name}" for f in dataclasses.fields(inner) if "help" in f.metadata})
+        for f in dataclasses.fields(get_type_hints(cls)[section]):
+            if "help" in f.metadata:
+                if f.name in keys:
+                    raise ValueError(f"--{f.name} would set both {keys[f.name]} and {section}.{f.name}")
+                keys[f.name] = f"{section}.{f.name}"
     return keys
